@@ -1,0 +1,6 @@
+export * from './errors.js';
+export * from './ids.js';
+export * from './permissions.js';
+export * from './modules.js';
+export * from './schemas/common.js';
+export * from './schemas/platform.js';

@@ -1,0 +1,4 @@
+export * from './database.js';
+export * from './schema.js';
+export * from './repositories/index.js';
+export { isUniqueViolation } from './unique-violation.js';

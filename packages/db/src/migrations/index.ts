@@ -1,0 +1,12 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as platform from './0001-platform.js';
+
+/** Every migration, in order. Names are never changed once shipped. */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-platform': platform,
+};
+
+/** Serves the migrations compiled into this package (no file-system scan at run time). */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => MIGRATIONS,
+};

@@ -1,0 +1,43 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../schema.js';
+import { ApiKeyRepository } from './api-key-repository.js';
+import { AuditRepository } from './audit-repository.js';
+import { GrantRepository } from './grant-repository.js';
+import { GroupRepository } from './group-repository.js';
+import { ModuleRepository } from './module-repository.js';
+import { PartnerRepository } from './partner-repository.js';
+import { TenantRepository } from './tenant-repository.js';
+import { UserRepository } from './user-repository.js';
+
+/** Every repository of the platform, over one database. */
+export interface Repositories {
+  partners: PartnerRepository;
+  tenants: TenantRepository;
+  users: UserRepository;
+  grants: GrantRepository;
+  groups: GroupRepository;
+  apiKeys: ApiKeyRepository;
+  modules: ModuleRepository;
+  audit: AuditRepository;
+}
+
+export function createRepositories(db: Kysely<Database>, kind: 'sqlite' | 'postgres'): Repositories {
+  return {
+    partners: new PartnerRepository(db),
+    tenants: new TenantRepository(db),
+    users: new UserRepository(db),
+    grants: new GrantRepository(db),
+    groups: new GroupRepository(db, kind),
+    apiKeys: new ApiKeyRepository(db),
+    modules: new ModuleRepository(db),
+    audit: new AuditRepository(db),
+  };
+}
+
+export * from './page-options.js';
+export type { ApiKeyRow, ApiKeyPrincipal, ApiKeyScope } from './api-key-repository.js';
+export type { AuditRow, AuditFilter } from './audit-repository.js';
+export type { GroupRow, GroupWithMembers } from './group-repository.js';
+export type { PartnerRow } from './partner-repository.js';
+export type { TenantRow } from './tenant-repository.js';
+export type { UserRow } from './user-repository.js';

@@ -1,0 +1,137 @@
+import type {
+  ApiKey, AuditEntry, CreateApiKeyBody, CreatedApiKey, CreateGroupBody, CreatePartnerBody, CreateTenantBody, CreateUserBody,
+  Group, Health, Me, ModuleState, Partner, PermissionKey, Permissions, Tenant, UpdateUserBody, User,
+} from '@scaibunker/contracts';
+import { HttpTransport, type ClientOptions, type Page } from './http-transport.js';
+
+/** Paging options of every list. */
+export interface ListOptions {
+  limit?: number;
+  cursor?: string;
+}
+
+/** Where a module setting applies. */
+export interface ModuleScope {
+  scope?: 'tenant' | 'partner';
+  target_id?: string;
+}
+
+/** The result of enabling or disabling a module at one scope. */
+export interface ModuleSettingResult {
+  module_id: string;
+  scope: 'tenant' | 'partner';
+  target_id: string;
+  enabled: boolean;
+}
+
+/** A tenant's effective module config. */
+export interface ModuleConfig {
+  module_id: string;
+  tenant_id: string;
+  config: Record<string, string | number | boolean>;
+}
+
+const enc = encodeURIComponent;
+
+/**
+ * The ScaiBunker API client.
+ *
+ * @example
+ * const client = new ScaiBunkerClient({ host: 'http://127.0.0.1:8080', apiKey: process.env.SCAIGRID_API_KEY });
+ * const me = await client.me();
+ * console.log(me.user.email, me.permissions);
+ */
+export class ScaiBunkerClient {
+  private readonly http: HttpTransport;
+
+  constructor(options: ClientOptions = {}) {
+    this.http = new HttpTransport(options);
+  }
+
+  /** Liveness, version, mode and database kind (no key needed). @example await client.health() */
+  health(): Promise<Health> {
+    return this.http.data('GET', '/v1/health');
+  }
+
+  /** The caller's user, tenant, role and effective permissions. @example (await client.me()).permissions */
+  me(): Promise<Me> {
+    return this.http.data('GET', '/v1/me');
+  }
+
+  /** Partners (super admins create them). @example await client.partners.create({ slug: 'acme', name: 'Acme' }) */
+  readonly partners = {
+    create: (body: CreatePartnerBody): Promise<Partner> => this.http.data('POST', '/v1/partners', { body }),
+    list: (options: ListOptions = {}): Promise<Page<Partner>> => this.http.page('/v1/partners', { ...options }),
+    get: (id: string): Promise<Partner> => this.http.data('GET', `/v1/partners/${enc(id)}`),
+  };
+
+  /** Tenants. @example await client.tenants.create({ slug: 'team-a', name: 'Team A' }) */
+  readonly tenants = {
+    create: (body: CreateTenantBody): Promise<Tenant> => this.http.data('POST', '/v1/tenants', { body }),
+    list: (options: ListOptions = {}): Promise<Page<Tenant>> => this.http.page('/v1/tenants', { ...options }),
+    get: (id: string): Promise<Tenant> => this.http.data('GET', `/v1/tenants/${enc(id)}`),
+  };
+
+  /** Users and their direct permission grants. @example await client.users.create({ email: 'a@x.test', display_name: 'A' }) */
+  readonly users = {
+    create: (body: CreateUserBody): Promise<User> => this.http.data('POST', '/v1/users', { body }),
+    list: (options: ListOptions & { tenant_id?: string } = {}): Promise<Page<User>> => this.http.page('/v1/users', { ...options }),
+    get: (id: string): Promise<User> => this.http.data('GET', `/v1/users/${enc(id)}`),
+    update: (id: string, body: UpdateUserBody): Promise<User> => this.http.data('PATCH', `/v1/users/${enc(id)}`, { body }),
+    permissions: (id: string): Promise<Permissions> => this.http.data('GET', `/v1/users/${enc(id)}/permissions`),
+    grant: (id: string, permission: PermissionKey): Promise<Permissions> =>
+      this.http.data('POST', `/v1/users/${enc(id)}/permissions`, { body: { permission } }),
+    revoke: (id: string, permission: PermissionKey): Promise<Permissions> =>
+      this.http.data('DELETE', `/v1/users/${enc(id)}/permissions/${enc(permission)}`),
+  };
+
+  /** Groups, which nest. @example await client.groups.addMember(groupId, { user_id: userId }) */
+  readonly groups = {
+    create: (body: CreateGroupBody): Promise<Group> => this.http.data('POST', '/v1/groups', { body }),
+    list: (options: ListOptions = {}): Promise<Page<Group>> => this.http.page('/v1/groups', { ...options }),
+    get: (id: string): Promise<Group> => this.http.data('GET', `/v1/groups/${enc(id)}`),
+    delete: (id: string): Promise<Group> => this.http.data('DELETE', `/v1/groups/${enc(id)}`),
+    addMember: (id: string, member: { user_id: string } | { group_id: string }): Promise<Group> =>
+      this.http.data('POST', `/v1/groups/${enc(id)}/members`, { body: member }),
+    removeMember: (id: string, memberId: string): Promise<Group> =>
+      this.http.data('DELETE', `/v1/groups/${enc(id)}/members/${enc(memberId)}`),
+  };
+
+  /** API keys; `create` returns the secret, once. @example const { secret } = await client.apiKeys.create({ name: 'ci' }) */
+  readonly apiKeys = {
+    create: (body: CreateApiKeyBody): Promise<CreatedApiKey> => this.http.data('POST', '/v1/api-keys', { body }),
+    list: (options: ListOptions & { user_id?: string } = {}): Promise<Page<ApiKey>> => this.http.page('/v1/api-keys', { ...options }),
+    get: (id: string): Promise<ApiKey> => this.http.data('GET', `/v1/api-keys/${enc(id)}`),
+    revoke: (id: string): Promise<ApiKey> => this.http.data('DELETE', `/v1/api-keys/${enc(id)}`),
+  };
+
+  /** Modules admin. @example await client.modules.disable('scaibunker', { scope: 'partner' }) */
+  readonly modules = {
+    list: (tenantId?: string): Promise<ModuleState[]> => this.http.data('GET', '/v1/modules', { query: { tenant_id: tenantId } }),
+    get: (id: string, tenantId?: string): Promise<ModuleState> => this.http.data('GET', `/v1/modules/${enc(id)}`, { query: { tenant_id: tenantId } }),
+    enable: (id: string, scope: ModuleScope = {}): Promise<ModuleSettingResult> => this.http.data('POST', `/v1/modules/${enc(id)}/enable`, { body: scope }),
+    disable: (id: string, scope: ModuleScope = {}): Promise<ModuleSettingResult> => this.http.data('POST', `/v1/modules/${enc(id)}/disable`, { body: scope }),
+    getConfig: (id: string, tenantId?: string): Promise<ModuleConfig> => this.http.data('GET', `/v1/modules/${enc(id)}/config`, { query: { tenant_id: tenantId } }),
+    putConfig: (id: string, patch: Record<string, string | number | boolean | null>, tenantId?: string): Promise<ModuleConfig> =>
+      this.http.data('PUT', `/v1/modules/${enc(id)}/config`, { body: patch, query: { tenant_id: tenantId } }),
+  };
+
+  /** The audit log (admins). @example (await client.audit.list({ limit: 20 })).data */
+  readonly audit = {
+    list: (options: ListOptions & { tenant_id?: string; action?: string } = {}): Promise<Page<AuditEntry>> =>
+      this.http.page('/v1/audit', { ...options }),
+  };
+
+  /**
+   * Walks every page of a list.
+   * @example for await (const user of client.all((o) => client.users.list(o))) console.log(user.email)
+   */
+  async *all<T>(list: (options: ListOptions) => Promise<Page<T>>, pageSize = 100): AsyncGenerator<T> {
+    let cursor: string | undefined;
+    do {
+      const page = await list({ limit: pageSize, ...(cursor ? { cursor } : {}) });
+      yield* page.data;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+  }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `npm test`: installs whatever is missing, builds, starts a local PostgreSQL, and runs the
+# whole suite twice: once on SQLite and once on PostgreSQL.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/scripts/lib.sh"
+
+ensure_apt_packages ca-certificates python3 make g++
+ensure_node_workspace "$root"
+postgres_url=$(bash "$root/scripts/ensure-postgres.sh")
+cd "$root"
+
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+status=0
+for db in sqlite postgres; do
+  log "test suite on $db"
+  SCAIBUNKER_TEST_DATABASE=$db SCAIBUNKER_TEST_POSTGRES_URL=$postgres_url \
+    npx vitest run --reporter=default --reporter=json --outputFile.json="$results/$db.json" "$@" || status=1
+done
+
+# One closing line over both runs, in the plain form CI reads.
+node -e '
+  let passed = 0, failed = 0, skipped = 0;
+  for (const file of process.argv.slice(1)) {
+    try {
+      const r = JSON.parse(require("fs").readFileSync(file, "utf8"));
+      passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+    } catch { failed += 1; }
+  }
+  console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' "$results/sqlite.json" "$results/postgres.json"
+exit $status
