@@ -26,6 +26,7 @@ node -e '
     try {
       const r = JSON.parse(require("fs").readFileSync(file, "utf8"));
       passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+      if (!r.success && r.numFailedTests === 0) failed += Math.max(1, r.numFailedTestSuites);
     } catch { failed += 1; }
   }
   console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));

@@ -17,19 +17,3 @@ export function wouldCreateCycle(edges: GroupEdges, parentId: string, childId: s
   }
   return false;
 }
-
-/**
- * Every group that contains a given group, directly or through nesting: the transitive
- * ancestors a member of `groupIds` belongs to, the starting groups included.
- */
-export function ancestorGroups(parentsOf: ReadonlyMap<string, readonly string[]>, groupIds: readonly string[]): Set<string> {
-  const result = new Set<string>();
-  const stack = [...groupIds];
-  while (stack.length > 0) {
-    const current = stack.pop()!;
-    if (result.has(current)) continue;
-    result.add(current);
-    stack.push(...(parentsOf.get(current) ?? []));
-  }
-  return result;
-}

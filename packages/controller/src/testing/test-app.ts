@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Role } from '@scaibunker/contracts';
-import { createRepositories, type Repositories } from '@scaibunker/db';
+import { createRepositories, type Database, type Repositories } from '@scaibunker/db';
 import { createTestDatabase } from '@scaibunker/db/testing';
 import { buildApp, type AppDependencies } from '../app.js';
 import { bootstrapFirstStart } from '../bootstrap.js';
@@ -31,6 +31,8 @@ export interface TestClient {
 /** A controller over a fresh database with a bootstrapped super admin. */
 export interface TestApp {
   app: FastifyInstance;
+  /** The database itself, for asserting on stored rows. */
+  db: Kysely<Database>;
   repos: Repositories;
   admin: TestClient;
   as(key: string): TestClient;
@@ -85,7 +87,7 @@ export async function createTestApp(overrides: Partial<AppDependencies> = {}): P
   const admin = as(adminKey);
 
   return {
-    app, repos, admin, as, inject,
+    app, db: database.db, repos, admin, as, inject,
     async createTenant(slug, partnerId) {
       const response = await admin.post('/v1/tenants', { slug, name: slug, ...(partnerId ? { partner_id: partnerId } : {}) });
       if (response.statusCode !== 201) throw new Error(`tenant create failed: ${JSON.stringify(response.body)}`);
