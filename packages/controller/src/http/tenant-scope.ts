@@ -35,12 +35,15 @@ export function requireTenantAdmin(actor: Actor, tenant: TenantRow): void {
   }
 }
 
+/** Records the tenant a call acts in, for the audit row (also when the call then fails). */
+export function noteTenant(request: FastifyRequest, tenant: TenantRow): void {
+  request.auditNote.tenantId = tenant.id;
+  request.auditNote.partnerId = tenant.partner_id;
+}
+
 /** Records the audited target of a call and the tenant it belongs to. */
 export function noteTarget(request: FastifyRequest, targetKind: string, targetId: string, tenant?: TenantRow): void {
   request.auditNote.targetKind = targetKind;
   request.auditNote.targetId = targetId;
-  if (tenant) {
-    request.auditNote.tenantId = tenant.id;
-    request.auditNote.partnerId = tenant.partner_id;
-  }
+  if (tenant) noteTenant(request, tenant);
 }

@@ -51,7 +51,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> =
   }, async (request, reply) => {
     const actor = actorOf(request);
     const userId = request.body.user_id ?? actor.userId;
-    const { user, tenant } = userId === actor.userId ? await visibleUser(repos, actor, userId) : await manageableUser(repos, actor, userId);
+    const { user, tenant } = userId === actor.userId ? await visibleUser(repos, actor, userId) : await manageableUser(repos, actor, userId, request);
     const minted = mintApiKey();
     const now = new Date();
     const row = await repos.apiKeys.create({

@@ -14,7 +14,9 @@ export const auditHook = fp<{ repos: Repositories }>(
     app.addHook('onRequest', async (request) => {
       request.auditNote = {};
     });
-    app.addHook('onResponse', async (request, reply) => {
+    // onSend, not onResponse: the row is written before the caller sees the answer, so a
+    // client that reads the log right after a call finds it there.
+    app.addHook('onSend', async (request, reply) => {
       const url = request.routeOptions.url;
       if (!MUTATING.has(request.method) || !url) return;
       const note = request.auditNote;

@@ -2,10 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AddGroupMemberBody, CreateGroupBody, Group, GroupMemberParams, IdParams, Ok, Page, PageQuery, ScaiError } from '@scaibunker/contracts';
 import { decodeCursor, newId, type Actor } from '@scaibunker/core';
 import type { GroupWithMembers, Repositories } from '@scaibunker/db';
+import type { FastifyRequest } from 'fastify';
 import { ok, page } from '../../http/envelope.js';
 import { actorOf } from '../../http/request-context.js';
 import { withErrors } from '../../http/route-schema.js';
-import { noteTarget, readableScope, requireTenantAdmin, visibleTenant } from '../../http/tenant-scope.js';
+import { noteTarget, noteTenant, readableScope, requireTenantAdmin, visibleTenant } from '../../http/tenant-scope.js';
 
 const present = (row: GroupWithMembers) => row;
 
@@ -20,8 +21,10 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
     return { group, tenant };
   }
 
-  async function managedGroup(actor: Actor, id: string) {
+  async function managedGroup(request: FastifyRequest, id: string) {
+    const actor = actorOf(request);
     const found = await visibleGroup(actor, id);
+    noteTarget(request, 'group', found.group.id, found.tenant);
     requireTenantAdmin(actor, found.tenant);
     return found;
   }
@@ -32,6 +35,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
   }, async (request, reply) => {
     const actor = actorOf(request);
     const tenant = await visibleTenant(repos, actor, actor.tenantId);
+    noteTenant(request, tenant);
     requireTenantAdmin(actor, tenant);
     const row = await repos.groups.create({
       id: newId('group'), tenant_id: tenant.id, name: request.body.name,
@@ -57,8 +61,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
     schema: { tags: ['platform'], summary: 'Delete a group (its memberships go with it)', params: IdParams('group'), response: withErrors({ 200: Ok(Group) }) },
     config: { auditAction: 'group.delete' },
   }, async (request) => {
-    const { group, tenant } = await managedGroup(actorOf(request), request.params.id);
-    noteTarget(request, 'group', group.id, tenant);
+    const { group } = await managedGroup(request, request.params.id);
     await repos.groups.delete(group.id);
     return ok(present(group));
   });
@@ -70,9 +73,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
     },
     config: { auditAction: 'group.member.add' },
   }, async (request) => {
-    const actor = actorOf(request);
-    const { group, tenant } = await managedGroup(actor, request.params.id);
-    noteTarget(request, 'group', group.id, tenant);
+    const { group } = await managedGroup(request, request.params.id);
     const body = request.body;
     if ('user_id' in body) {
       const user = await repos.users.get(body.user_id);
@@ -94,8 +95,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
     schema: { tags: ['platform'], summary: 'Remove a user or nested group from a group', params: GroupMemberParams, response: withErrors({ 200: Ok(Group) }) },
     config: { auditAction: 'group.member.remove' },
   }, async (request) => {
-    const { group, tenant } = await managedGroup(actorOf(request), request.params.id);
-    noteTarget(request, 'group', group.id, tenant);
+    const { group } = await managedGroup(request, request.params.id);
     if (!(await repos.groups.removeMember(group.id, request.params.member_id))) {
       throw new ScaiError('NOT_FOUND', 'That is not a member of the group.');
     }

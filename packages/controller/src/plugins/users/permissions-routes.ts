@@ -5,7 +5,6 @@ import type { Repositories, UserRow } from '@scaibunker/db';
 import { ok } from '../../http/envelope.js';
 import { actorOf } from '../../http/request-context.js';
 import { withErrors } from '../../http/route-schema.js';
-import { noteTarget } from '../../http/tenant-scope.js';
 import { manageableUser, visibleUser } from './managed-user.js';
 
 /** Direct permission grants: admins grant keys they hold themselves to users they manage. */
@@ -25,8 +24,7 @@ export const permissionsRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories 
     config: { auditAction: 'permission.grant' },
   }, async (request) => {
     const actor = actorOf(request);
-    const { user, tenant } = await manageableUser(repos, actor, request.params.id);
-    noteTarget(request, 'user', user.id, tenant);
+    const { user } = await manageableUser(repos, actor, request.params.id, request);
     if (!accessPolicy.canGrant(actor, request.body.permission)) {
       throw new ScaiError('AUTHZ_PERMISSION_DENIED', 'You can only grant permission keys you hold yourself.', { details: [{ field: 'permission', message: 'not held by you' }] });
     }
@@ -38,8 +36,7 @@ export const permissionsRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories 
     schema: { tags: ['platform'], summary: 'Revoke a direct grant', params: GrantParams, response: withErrors({ 200: Ok(Permissions) }) },
     config: { auditAction: 'permission.revoke' },
   }, async (request) => {
-    const { user, tenant } = await manageableUser(repos, actorOf(request), request.params.id);
-    noteTarget(request, 'user', user.id, tenant);
+    const { user } = await manageableUser(repos, actorOf(request), request.params.id, request);
     if (!(await repos.grants.revoke(user.id, request.params.permission))) {
       throw new ScaiError('NOT_FOUND', 'The user holds no direct grant of that key.');
     }

@@ -5,7 +5,7 @@ import type { Repositories } from '@scaibunker/db';
 import { ok, page } from '../../http/envelope.js';
 import { actorOf } from '../../http/request-context.js';
 import { withErrors } from '../../http/route-schema.js';
-import { listScope, noteTarget, requireTenantAdmin, visibleTenant } from '../../http/tenant-scope.js';
+import { listScope, noteTarget, noteTenant, requireTenantAdmin, visibleTenant } from '../../http/tenant-scope.js';
 import { manageableUser, visibleUser } from './managed-user.js';
 import { toUserDto } from './user-dto.js';
 
@@ -17,6 +17,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
   }, async (request, reply) => {
     const actor = actorOf(request);
     const tenant = await visibleTenant(repos, actor, request.body.tenant_id ?? actor.tenantId);
+    noteTenant(request, tenant);
     requireTenantAdmin(actor, tenant);
     const role = request.body.role ?? 'tenant_user';
     if (!accessPolicy.canAssignRole(actor, role)) {
@@ -51,8 +52,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
     config: { auditAction: 'user.update' },
   }, async (request) => {
     const actor = actorOf(request);
-    const { user, tenant } = await manageableUser(repos, actor, request.params.id);
-    noteTarget(request, 'user', user.id, tenant);
+    const { user } = await manageableUser(repos, actor, request.params.id, request);
     const { display_name, role, disabled } = request.body;
     if (user.id === actor.userId && (role !== undefined || disabled === true)) {
       throw new ScaiError('CONFLICT', 'You cannot change your own role or disable yourself.');
