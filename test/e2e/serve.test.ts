@@ -1,0 +1,131 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, testDatabaseKind } from '@scaibunker/db/testing';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'packages/cli/bin/scaibunker.js');
+
+interface Served {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** Starts `scaibunker serve` as a real process and waits until it listens. */
+function serve(env: NodeJS.ProcessEnv): Promise<Served> {
+  const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolvePromise({ child, url: match[1]!, output: () => output });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}:\n${output}`)); });
+  });
+}
+
+function stop(served: Served): Promise<number | null> {
+  return new Promise((resolvePromise) => {
+    served.child.removeAllListeners('exit');
+    served.child.on('exit', (code) => resolvePromise(code));
+    served.child.kill('SIGTERM');
+  });
+}
+
+/** Runs the CLI to completion. */
+function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.on('exit', (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
+
+describe('scaibunker serve, as a new user runs it', () => {
+  let dataDir: string;
+  let env: NodeJS.ProcessEnv;
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-e2e-'));
+    env = { SCAIBUNKER_DATA_DIR: dataDir, SCAIBUNKER_LISTEN: '127.0.0.1:0', SCAIGRID_HOST: '', SCAIGRID_API_KEY: '' };
+    if (testDatabaseKind() === 'postgres') {
+      database = await createTestDatabase();
+      if (database.config.kind === 'postgres') env.SCAIBUNKER_DATABASE_URL = database.config.url;
+    }
+  });
+  afterAll(async () => {
+    await database?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('bootstraps a super admin on first start, writes its key 0600 and prints the path, never the key', async () => {
+    const served = await serve(env);
+    try {
+      const keyPath = join(dataDir, 'admin.key');
+      const key = readFileSync(keyPath, 'utf8').trim();
+      expect(statSync(keyPath).mode & 0o777).toBe(0o600);
+      expect(served.output()).toContain(keyPath);
+      expect(served.output()).not.toContain(key.split('.')[1]);
+
+      const health = await (await fetch(`${served.url}/v1/health`)).json();
+      expect(health.data).toMatchObject({ status: 'ok', mode: 'all', database: testDatabaseKind() });
+
+      const me = await fetch(`${served.url}/v1/me`, { headers: { authorization: `Bearer ${key}` } });
+      expect((await me.json()).data.role).toBe('super_admin');
+
+      // The CLI finds the local server's key in the data dir by itself.
+      const cliMe = await cli(['me', '--json'], { ...env, SCAIGRID_HOST: served.url });
+      expect(cliMe.code).toBe(0);
+      expect(JSON.parse(cliMe.stdout).role).toBe('super_admin');
+
+      const tenant = await cli(['tenant', 'create', 'e2e-team'], { ...env, SCAIGRID_HOST: served.url });
+      expect(tenant.stdout).toMatch(/slug\s+e2e-team/);
+      const refused = await cli(['tenant', 'create', 'e2e-team'], { ...env, SCAIGRID_HOST: served.url });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('SLUG_CONFLICT');
+    } finally {
+      expect(await stop(served)).toBe(0);
+    }
+  });
+
+  it('keeps its data and the admin key across a restart', async () => {
+    const keyBefore = readFileSync(join(dataDir, 'admin.key'), 'utf8');
+    const served = await serve(env);
+    try {
+      expect(readFileSync(join(dataDir, 'admin.key'), 'utf8')).toBe(keyBefore);
+      const tenants = await cli(['tenant', 'list', '--json'], { ...env, SCAIGRID_HOST: served.url });
+      expect(JSON.parse(tenants.stdout).map((t: { slug: string }) => t.slug)).toContain('e2e-team');
+    } finally {
+      expect(await stop(served)).toBe(0);
+    }
+  });
+
+  it('exits with a clear message for a mode that is not built yet and for a bad listen address', async () => {
+    const worker = await cli(['serve'], { ...env, SCAIGRID_MODE: 'worker' });
+    expect(worker.code).not.toBe(0);
+    expect(worker.stderr).toContain('SCAIGRID_MODE=worker is not built yet');
+    const listen = await cli(['serve'], { ...env, SCAIBUNKER_LISTEN: 'nowhere' });
+    expect(listen.code).not.toBe(0);
+    expect(listen.stderr).toContain('SCAIBUNKER_LISTEN must be HOST:PORT');
+  });
+
+  it('tells the user when the API cannot be reached', async () => {
+    const result = await cli(['me'], { ...env, SCAIGRID_HOST: 'http://127.0.0.1:9' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('cannot reach the API');
+  });
+});
