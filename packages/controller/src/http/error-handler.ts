@@ -28,6 +28,7 @@ export function toScaiError(error: FastifyError | Error): ScaiError {
   const status = fastifyError.statusCode ?? 500;
   if (status === 413) return new ScaiError('PAYLOAD_TOO_LARGE', 'The request body exceeds the size limit.');
   if (status === 415) return new ScaiError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported content type.');
+  if (status === 503) return new ScaiError('SERVICE_UNAVAILABLE', 'The server is shutting down; retry on another replica or shortly.');
   if (status >= 400 && status < 500) return new ScaiError('VALIDATION_ERROR', 'The request is malformed.', { cause: error });
   return new ScaiError('INTERNAL', 'An unexpected error occurred.', { cause: error });
 }
