@@ -9,6 +9,8 @@ ensure_apt_packages ca-certificates python3 make g++
 ensure_node_workspace "$root"
 postgres_url=$(bash "$root/scripts/ensure-postgres.sh")
 cd "$root"
+log "type-checking the tests"
+npx tsc -p tsconfig.tests.json
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT

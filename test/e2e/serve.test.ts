@@ -81,11 +81,11 @@ describe('scaibunker serve, as a new user runs it', () => {
       expect(served.output()).toContain(keyPath);
       expect(served.output()).not.toContain(key.split('.')[1]);
 
-      const health = await (await fetch(`${served.url}/v1/health`)).json();
+      const health = (await (await fetch(`${served.url}/v1/health`)).json()) as { data: unknown };
       expect(health.data).toMatchObject({ status: 'ok', mode: 'all', database: testDatabaseKind() });
 
       const me = await fetch(`${served.url}/v1/me`, { headers: { authorization: `Bearer ${key}` } });
-      expect((await me.json()).data.role).toBe('super_admin');
+      expect(((await me.json()) as { data: { role: string } }).data.role).toBe('super_admin');
 
       // The CLI finds the local server's key in the data dir by itself.
       const cliMe = await cli(['me', '--json'], { ...env, SCAIGRID_HOST: served.url });
