@@ -3,10 +3,12 @@ import { ScaiError } from '@scaibunker/contracts';
 import { clientFromEnvironment } from './client-config.js';
 import { PLATFORM_COMMANDS, type Command } from './commands/platform.js';
 import { serve } from './commands/serve.js';
+import { VM_COMMANDS } from './commands/vm.js';
 
 const COMMANDS: Record<string, Command> = {
   serve: { usage: 'serve   (SCAIGRID_MODE, SCAIBUNKER_DATA_DIR, SCAIBUNKER_LISTEN, SCAIBUNKER_DATABASE_URL)', run: serve },
   ...PLATFORM_COMMANDS,
+  ...VM_COMMANDS,
 };
 
 function usage(): string {

@@ -1,0 +1,32 @@
+import { fileURLToPath } from 'node:url';
+import { runCommand } from '../host/run-command.js';
+
+/** The guest kernel and agent a worker boots, with what identifies their build. */
+export interface GuestAssets {
+  kernelPath: string;
+  agentPath: string;
+}
+
+// The build scripts sit in the repository beside this package; the same two levels up from src/ and dist/.
+const KERNEL_BUILD = fileURLToPath(new URL('../../guest-kernel/build.sh', import.meta.url));
+const AGENT_BUILD = fileURLToPath(new URL('../../../guest/build.sh', import.meta.url));
+
+/** The default cache for built guest assets: `.cache/` at the repository root. */
+export const DEFAULT_CACHE_DIR = fileURLToPath(new URL('../../../../.cache', import.meta.url));
+
+/**
+ * Finds (building when missing) the guest kernel and agent. Both scripts are idempotent and
+ * answer at once from their cache, so this is cheap after the first run.
+ */
+export async function resolveGuestAssets(cacheDir: string, signal?: AbortSignal): Promise<GuestAssets> {
+  const env = { ...process.env, SCAIBUNKER_CACHE_DIR: cacheDir };
+  const [kernel, agent] = await Promise.all([
+    runCommand('bash', [KERNEL_BUILD], { env, ...(signal ? { signal } : {}) }),
+    runCommand('bash', [AGENT_BUILD], { env, ...(signal ? { signal } : {}) }),
+  ]);
+  return { kernelPath: lastLine(kernel.stdout), agentPath: lastLine(agent.stdout) };
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').at(-1)!.trim();
+}

@@ -1,0 +1,69 @@
+import { connect, type Socket } from 'node:net';
+import { ScaiError } from '@scaibunker/contracts';
+
+type QmpReply = { return?: unknown; error?: { class: string; desc: string }; event?: string; id?: number };
+
+/** A minimal QMP client: one command at a time over QEMU's monitor socket (JSON lines). */
+export class QmpClient {
+  private buffer = '';
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly eventListeners: ((event: string) => void)[] = [];
+
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => this.onData(chunk));
+    socket.on('close', () => {
+      for (const { reject } of this.pending.values()) reject(new ScaiError('INTERNAL', 'QEMU monitor closed.'));
+      this.pending.clear();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  /** Connects, reads the greeting, and negotiates capabilities. */
+  static async connect(path: string): Promise<QmpClient> {
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = connect(path);
+      s.once('connect', () => resolve(s));
+      s.once('error', reject);
+    });
+    const client = new QmpClient(socket);
+    await client.execute('qmp_capabilities');
+    return client;
+  }
+
+  /** Runs a QMP command and returns its `return` value. */
+  execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.socket.write(`${JSON.stringify({ execute: command, ...(args ? { arguments: args } : {}), id })}\n`);
+    });
+  }
+
+  /** Calls back on every asynchronous event (e.g. `MIGRATION`, `SHUTDOWN`). */
+  onEvent(listener: (event: string) => void): void {
+    this.eventListeners.push(listener);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: string): void {
+    this.buffer += chunk;
+    let newline: number;
+    while ((newline = this.buffer.indexOf('\n')) >= 0) {
+      const line = this.buffer.slice(0, newline).trim();
+      this.buffer = this.buffer.slice(newline + 1);
+      if (!line) continue;
+      const message = JSON.parse(line) as QmpReply;
+      if (message.event) for (const listener of this.eventListeners) listener(message.event);
+      if (message.id === undefined) continue;
+      const waiter = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      if (message.error) waiter?.reject(new ScaiError('INTERNAL', `QEMU: ${message.error.class}: ${message.error.desc}`));
+      else waiter?.resolve(message.return);
+    }
+  }
+}

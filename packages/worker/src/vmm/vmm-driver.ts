@@ -1,0 +1,43 @@
+/** Which CPU virtualisation runs the guests. */
+export type Accelerator = 'kvm' | 'tcg';
+
+/** Everything needed to start one microVM. */
+export interface VmSpec {
+  /** Unique per host; names the VM's work directory. */
+  id: string;
+  /** Directory holding this VM's sockets, disk overlay and logs (created by the caller). */
+  workDir: string;
+  kernelPath: string;
+  /** The root disk: a qcow2 overlay (or raw image) private to this VM. */
+  diskPath: string;
+  diskFormat: 'qcow2' | 'raw';
+  memoryMb: number;
+  vcpus: number;
+  hostname: string;
+}
+
+/** A running microVM. */
+export interface VmHandle {
+  readonly id: string;
+  readonly pid: number;
+  /** The unix socket QEMU serves the agent's virtio-serial port on. */
+  readonly agentSocketPath: string;
+  /** Resolves with the exit code when the VMM process ends (for any reason). */
+  readonly exited: Promise<number | null>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /** Writes the paused VM's device and memory state to a file (the disk is not included). */
+  saveState(path: string): Promise<void>;
+  /** Stops the VMM process at once (SIGKILL after a short grace). */
+  kill(): Promise<void>;
+  /** Resident memory of the VMM process, in KiB. */
+  rssKib(): Promise<number>;
+}
+
+/** A VMM: boots VMs from a spec or restores them from saved state. */
+export interface VmmDriver {
+  readonly name: 'qemu' | 'firecracker';
+  readonly accelerator: Accelerator;
+  boot(spec: VmSpec): Promise<VmHandle>;
+  restore(spec: VmSpec, statePath: string): Promise<VmHandle>;
+}
