@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
@@ -37,6 +37,9 @@ function createDialect(config: DatabaseConfig) {
   }
   if (config.path !== ':memory:') mkdirSync(dirname(config.path), { recursive: true });
   const sqlite = new SqliteDatabase(config.path);
+  // Owner-only: the data dir may be traversable by jailed VM processes. SQLite gives the
+  // -wal and -shm files the database file's permissions.
+  if (config.path !== ':memory:') chmodSync(config.path, 0o600);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');

@@ -57,6 +57,19 @@ export const VM_COMMANDS: Record<string, Command> = {
       }
     },
   },
+  'vm prepare': {
+    usage: 'vm prepare   (builds what is missing: guest kernel, agent, built-in images; probes the accelerator)',
+    run: async (ctx) => {
+      const runtime = await openRuntime();
+      const images = await runtime.images.list();
+      printRecord({
+        accelerator: `${runtime.accelerator.accelerator} (${runtime.accelerator.reason})`,
+        kernel: runtime.assets.kernelPath,
+        agent: runtime.assets.agentPath,
+        images: images.map((i) => i.name),
+      }, ctx.json);
+    },
+  },
   'image bake': {
     usage: 'image bake NAME (--dir PATH | --tar PATH | --oci LAYOUT:TAG) --size-mib N',
     flags: { dir: { type: 'string' }, tar: { type: 'string' }, oci: { type: 'string' }, 'size-mib': { type: 'string' } },

@@ -87,6 +87,11 @@ export class AgentClient {
       s.once('connect', () => resolve(s));
       s.once('error', reject);
     });
+    return AgentClient.attach(socket, options);
+  }
+
+  /** Speaks the protocol over an already connected socket (the agent's `--connect` mode dials us). */
+  static async attach(socket: Socket, options: { timeoutMs: number; signal?: AbortSignal }): Promise<{ client: AgentClient; hello: AgentHello }> {
     const client = new AgentClient(socket);
     try {
       const hello = await client.hello(options.timeoutMs, options.signal);

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ScaiError } from '@scaibunker/contracts';
 import { bakeImage, type BakedImage, type RootfsSource } from './image-baker.js';
+import { buildDebianRootfsTar, DEBIAN_PYTHON_PACKAGES } from './debian-rootfs.js';
 import { writeMinimalRootfs } from './minimal-rootfs.js';
 
 /** A baked image plus the agent build it carries. */
@@ -28,6 +29,13 @@ export class ImageStore {
     return image;
   }
 
+  /** Every baked image, by name. */
+  async list(): Promise<StoredImage[]> {
+    const files = await readdir(this.dir).catch(() => [] as string[]);
+    const names = files.filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+    return (await Promise.all(names.map((n) => this.read(n)))).filter((i): i is StoredImage => i !== undefined);
+  }
+
   async bake(name: string, source: RootfsSource, sizeMib: number): Promise<StoredImage> {
     checkName(name);
     const baked = await bakeImage({ name, source, sizeMib, agentBinary: this.agentBinary, outDir: this.dir });
@@ -51,6 +59,24 @@ export class ImageStore {
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Bakes the built-in `debian-python` image (Debian 12 with Python 3.11 and pip) unless a
+   * current one exists. The rootfs tarball is cached, so a new agent only costs a re-bake.
+   */
+  async ensureDebianPython(cacheDir: string): Promise<StoredImage> {
+    const current = await this.read('debian-python');
+    if (current && current.agentSha256 === (await this.agentSha256())) return current;
+    const key = createHash('sha256').update(DEBIAN_PYTHON_PACKAGES.join(',')).digest('hex').slice(0, 16);
+    const tar = join(cacheDir, 'rootfs', `debian-python-${key}.tar`);
+    if (!(await access(tar).then(() => true, () => false))) {
+      await mkdir(join(cacheDir, 'rootfs'), { recursive: true });
+      const partial = `${tar}.partial`;
+      await buildDebianRootfsTar(partial, DEBIAN_PYTHON_PACKAGES);
+      await rename(partial, tar);
+    }
+    return this.bake('debian-python', { kind: 'tar', path: tar }, 768);
   }
 
   private agentSha256(): Promise<string> {

@@ -5,6 +5,7 @@ import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ScaiError } from '@scaibunker/contracts';
+import type { CgroupManager, VmCgroup } from '../cgroup/cgroup-limits.js';
 import { QmpClient } from './qmp-client.js';
 import type { Accelerator, VmHandle, VmmDriver, VmSpec } from './vmm-driver.js';
 
@@ -14,7 +15,14 @@ export interface QemuDriverOptions {
   accelerator: Accelerator;
   /** Host TSC frequency for `tsc_early_khz` (see host-facts.ts); omitted when unknown. */
   tscKhz: number | undefined;
+  /** Puts each VM process in its own cgroup (CPU, memory, pids). */
+  cgroups: CgroupManager;
 }
+
+/** QEMU's own memory beside guest RAM: TCG code cache (~50 MiB), the mapped kernel, devices. */
+const VMM_OVERHEAD_MB = 160;
+/** Threads of one QEMU: a vCPU each, the main loop, RCU, I/O workers. */
+const VMM_PIDS = 128;
 
 /**
  * Boots and restores QEMU `-M microvm` guests: no PCI, no ACPI, no firmware; the kernel is
@@ -91,17 +99,26 @@ export class QemuDriver implements VmmDriver {
     await Promise.all(['agent.sock', 'qmp.sock', 'incoming.sock'].map((f) => rm(join(spec.workDir, f), { force: true })));
     const stderrPath = join(spec.workDir, 'qemu.stderr');
     const stderrFd = openSync(stderrPath, 'w');
+    const cgroup = await this.options.cgroups.create(spec.id, {
+      cpuMillicores: spec.cpuMillicores, memoryBytes: (spec.memoryMb + VMM_OVERHEAD_MB) * 1024 * 1024, pids: VMM_PIDS,
+    });
     let child: ChildProcess;
     try {
-      child = spawn(this.binary, this.argv(spec, extra), { stdio: ['ignore', 'ignore', stderrFd], detached: true });
+      // Jailed: its own unprivileged uid/gid, which owns this VM's work directory and nothing
+      // else, so it cannot open another VM's disk, sockets or state; plus QEMU's seccomp sandbox.
+      child = spawn(this.binary, this.argv(spec, extra), {
+        stdio: ['ignore', 'ignore', stderrFd], detached: true, uid: spec.jailUid, gid: spec.jailUid, cwd: spec.workDir,
+      });
     } finally {
       closeSync(stderrFd);
     }
     const exited = new Promise<number | null>((resolve) => {
       child.once('exit', (code) => resolve(code));
       child.once('error', () => resolve(null));
-    });
+    }).finally(() => cgroup.remove().catch(() => undefined));
     try {
+      // QEMU has only parsed its arguments by now; guest RAM is not yet touched.
+      if (child.pid) await cgroup.addProcess(child.pid);
       await Promise.race([
         waitForPath(join(spec.workDir, 'qmp.sock'), 10_000),
         exited.then(async (code) => {
@@ -110,7 +127,7 @@ export class QemuDriver implements VmmDriver {
         }),
       ]);
       const qmp = await QmpClient.connect(join(spec.workDir, 'qmp.sock'));
-      return new QemuVm(spec, child, exited, qmp);
+      return new QemuVm(spec, child, exited, qmp, cgroup);
     } catch (error) {
       child.kill('SIGKILL');
       throw error;
@@ -127,6 +144,7 @@ class QemuVm implements VmHandle {
     private readonly child: ChildProcess,
     readonly exited: Promise<number | null>,
     private readonly qmp: QmpClient,
+    private readonly cgroup: VmCgroup,
   ) {
     this.agentSocketPath = join(spec.workDir, 'agent.sock');
     this.pid = child.pid ?? 0;
@@ -171,6 +189,10 @@ class QemuVm implements VmHandle {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.child.kill('SIGKILL');
     await this.exited;
+  }
+
+  memoryPeakBytes(): Promise<number | undefined> {
+    return this.cgroup.memoryPeakBytes();
   }
 
   async rssKib(): Promise<number> {

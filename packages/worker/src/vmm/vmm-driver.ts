@@ -13,7 +13,11 @@ export interface VmSpec {
   diskFormat: 'qcow2' | 'raw';
   memoryMb: number;
   vcpus: number;
+  /** CPU share the VM process may use (1000 = one core), enforced by its cgroup. */
+  cpuMillicores: number;
   hostname: string;
+  /** The unprivileged uid/gid the VMM process runs as; owns workDir and nothing else. */
+  jailUid: number;
 }
 
 /** A running microVM. */
@@ -32,6 +36,8 @@ export interface VmHandle {
   kill(): Promise<void>;
   /** Resident memory of the VMM process, in KiB. */
   rssKib(): Promise<number>;
+  /** Peak memory of the VM's cgroup, where the host reports it. */
+  memoryPeakBytes(): Promise<number | undefined>;
 }
 
 /** A VMM: boots VMs from a spec or restores them from saved state. */

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Makes the microVM runtime ready on this host: the Debian packages it needs, the guest
+# kernel (built once per kernel version + config, ~4 min on 2 cores), the guest agent, the
+# built-in images, and the accelerator decision. Idempotent: a second run only checks.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/scripts/lib.sh"
+
+ensure_apt_packages qemu-system-x86 qemu-utils e2fsprogs busybox-static musl-tools \
+  linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils cpio make gcc \
+  clang libclang-rt-14-dev
+
+export SCAIBUNKER_CACHE_DIR=${SCAIBUNKER_CACHE_DIR:-$root/.cache}
+log "guest kernel: $(bash "$root/packages/worker/guest-kernel/build.sh")"
+log "guest agent: $(bash "$root/packages/guest/build.sh")"
+cd "$root"
+node packages/cli/bin/scaibunker.js vm prepare
