@@ -1,0 +1,83 @@
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define HOSTNAME_ARG "scaibunker.hostname="
+
+/* A mount point sits on another device than its parent (or is the root). */
+static int mounted(const char *path)
+{
+	char parent[64];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash == path ? 1 : (size_t)(slash - path);
+	memcpy(parent, path, n);
+	parent[n] = 0;
+	struct stat a, b;
+	if (stat(path, &a) < 0 || stat(parent, &b) < 0) return 0;
+	return a.st_dev != b.st_dev || a.st_ino == b.st_ino;
+}
+
+static void mount_fs(const char *type, const char *path, unsigned long flags, const char *data)
+{
+	if (mounted(path)) return;
+	mkdir(path, 0755);
+	if (mount(type, path, type, flags, data) < 0) agent_log("mount %s: %s", path, strerror(errno));
+}
+
+static void loopback_up(void)
+{
+	struct ifreq ifr = {0};
+	strcpy(ifr.ifr_name, "lo");
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int rc = fd < 0 ? -1 : ioctl(fd, SIOCGIFFLAGS, &ifr);
+	if (rc == 0) {
+		ifr.ifr_flags |= IFF_UP; /* the kernel then gives lo 127.0.0.1/8 and ::1 itself */
+		rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	if (rc < 0) agent_log("lo up: %s", strerror(errno));
+	if (fd >= 0) close(fd);
+}
+
+static void hostname_from_cmdline(void)
+{
+	char line[4096];
+	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, line, sizeof line - 1);
+	if (fd >= 0) close(fd);
+	if (n <= 0) return;
+	line[n] = 0;
+	for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n")) {
+		if (strncmp(tok, HOSTNAME_ARG, strlen(HOSTNAME_ARG))) continue;
+		const char *name = tok + strlen(HOSTNAME_ARG);
+		if (sethostname(name, strlen(name)) < 0) agent_log("sethostname: %s", strerror(errno));
+	}
+}
+
+void init_system(void)
+{
+	if (mount(NULL, "/", NULL, MS_REMOUNT, NULL) < 0) agent_log("remount / rw: %s", strerror(errno));
+	mount_fs("proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mount_fs("sysfs", "/sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mount_fs("devtmpfs", "/dev", MS_NOSUID, "mode=0755");
+	mount_fs("devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=0620,ptmxmode=0666");
+	mount_fs("tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV, "mode=1777");
+	mount_fs("tmpfs", "/run", MS_NOSUID | MS_NODEV, "mode=0755");
+	mount_fs("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777");
+	/* What shells expect of /dev beyond devtmpfs (bash's <(…) uses /dev/fd). */
+	symlink("/proc/self/fd", "/dev/fd");
+	symlink("/proc/self/fd/0", "/dev/stdin");
+	symlink("/proc/self/fd/1", "/dev/stdout");
+	symlink("/proc/self/fd/2", "/dev/stderr");
+	loopback_up();
+	hostname_from_cmdline();
+}
