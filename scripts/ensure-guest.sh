@@ -10,7 +10,9 @@ ensure_apt_packages qemu-system-x86 qemu-utils e2fsprogs busybox-static musl-too
   linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils cpio make gcc \
   clang libclang-rt-14-dev
 
-export SCAIBUNKER_CACHE_DIR=${SCAIBUNKER_CACHE_DIR:-$root/.cache}
+# Machine-wide, so the kernel is built once per machine (the same default as the worker's).
+if [ "$(id -u)" -eq 0 ]; then default_cache=/var/cache/scaibunker; else default_cache=${XDG_CACHE_HOME:-$HOME/.cache}/scaibunker; fi
+export SCAIBUNKER_CACHE_DIR=${SCAIBUNKER_CACHE_DIR:-$default_cache}
 log "guest kernel: $(bash "$root/packages/worker/guest-kernel/build.sh")"
 log "guest agent: $(bash "$root/packages/guest/build.sh")"
 cd "$root"

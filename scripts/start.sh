@@ -7,5 +7,6 @@ source "$root/scripts/lib.sh"
 
 ensure_apt_packages ca-certificates python3 make g++
 ensure_node_workspace "$root"
+bash "$root/scripts/ensure-guest.sh"
 cd "$root"
 exec node packages/cli/bin/scaibunker.js serve

@@ -8,7 +8,12 @@ source "$root/scripts/lib.sh"
 ensure_apt_packages ca-certificates python3 make g++
 ensure_node_workspace "$root"
 postgres_url=$(bash "$root/scripts/ensure-postgres.sh")
+bash "$root/scripts/ensure-guest.sh"
 cd "$root"
+
+log "guest agent: unit and integration tests, then ${FUZZ_SECONDS:-60} s of fuzzing"
+make -s -C packages/guest test
+make -s -C packages/guest fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
 log "type-checking the tests"
 npx tsc -p tsconfig.tests.json
 

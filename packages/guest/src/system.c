@@ -21,6 +21,7 @@
 #define FIFREEZE _IOWR('X', 119, int)
 #define FITHAW _IOWR('X', 120, int)
 #define RNDADDENTROPY _IOW('R', 0x03, int[2])
+#define RNDRESEEDCRNG _IO('R', 0x07)
 
 bool agent_host_test;
 bool agent_shutdown_requested;
@@ -168,6 +169,12 @@ static int add_entropy(const uint8_t *p, size_t n)
 	int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
 	if (fd < 0) return -1;
 	int rc = ioctl(fd, RNDADDENTROPY, &info);
+	/*
+	 * Mixing entropy in is not enough after a snapshot restore: the kernel reseeds its crng
+	 * from the pool only every minute, so clones of one template would keep producing the
+	 * same random bytes until then. Reseed now (microvm has no vmgenid to trigger it).
+	 */
+	if (rc == 0) rc = ioctl(fd, RNDRESEEDCRNG);
 	int err = errno;
 	close(fd);
 	errno = err;

@@ -13,7 +13,7 @@
 # <key>/{vmlinux,config,build-info} with one rename(2).
 #
 # Environment:
-#   SCAIBUNKER_CACHE_DIR      cache root (default: <repo root>/.cache)
+#   SCAIBUNKER_CACHE_DIR      cache root (default: /var/cache/scaibunker as root, else ~/.cache/scaibunker)
 #   SCAIBUNKER_KERNEL_SOURCE  kernel source tarball (default: /usr/src/linux-source-6.1.tar.xz)
 #   SCAIBUNKER_KEEP_BUILD=1   keep the temporary build tree when the build fails
 set -euo pipefail
@@ -23,7 +23,8 @@ SCRIPT_PATH="$SCRIPT_DIR/$(basename "${BASH_SOURCE[0]}")"
 FRAGMENT="$SCRIPT_DIR/scaibunker.config"
 # This script lives in <repo>/packages/worker/guest-kernel.
 REPO_ROOT=$(cd "$SCRIPT_DIR/../../.." && pwd -P)
-CACHE_ROOT="${SCAIBUNKER_CACHE_DIR:-$REPO_ROOT/.cache}"
+if [ "$(id -u)" -eq 0 ]; then DEFAULT_CACHE=/var/cache/scaibunker; else DEFAULT_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/scaibunker"; fi
+CACHE_ROOT="${SCAIBUNKER_CACHE_DIR:-$DEFAULT_CACHE}"
 KERNEL_TARBALL="${SCAIBUNKER_KERNEL_SOURCE:-/usr/src/linux-source-6.1.tar.xz}"
 APT_DEPS="bc bison flex libelf-dev libssl-dev xz-utils make gcc"
 

@@ -61,6 +61,7 @@ export const VM_COMMANDS: Record<string, Command> = {
     usage: 'vm prepare   (builds what is missing: guest kernel, agent, built-in images; probes the accelerator)',
     run: async (ctx) => {
       const runtime = await openRuntime();
+      await runtime.ensureBuiltinImages();
       const images = await runtime.images.list();
       printRecord({
         accelerator: `${runtime.accelerator.accelerator} (${runtime.accelerator.reason})`,

@@ -144,8 +144,11 @@ export class AgentClient {
     ]);
     const stdout = stream.channel(Channel.OUT);
     const stderr = stream.channel(Channel.ERR);
+    const pid = stream.nextReply().then((f) => f.number(Key.PID) ?? 0);
+    // A spawn failure rejects both; `result` is where callers hear about it.
+    pid.catch(() => undefined);
     return {
-      pid: stream.nextReply().then((f) => f.number(Key.PID) ?? 0),
+      pid,
       stdout,
       stderr,
       write: (data) => stream.write(typeof data === 'string' ? Buffer.from(data) : data),
@@ -209,6 +212,11 @@ export class AgentClient {
 
   async thaw(): Promise<void> {
     await this.request([[Key.OP, 'thaw']]);
+  }
+
+  /** Grows the root ext4 online to the size of its (grown) disk; resolves with the new size in bytes. */
+  async growRootFs(): Promise<number> {
+    return (await this.request([[Key.OP, 'growfs']])).number(Key.SIZE) ?? 0;
   }
 
   /** Gives a (restored) guest its own identity: hostname, machine id, fresh entropy, the time. */

@@ -114,7 +114,8 @@ export class AgentStream {
     if (this.closed) return;
     this.closed = true;
     this.link.release(this.id);
-    for (const entry of this.incoming.values()) entry.end(error ?? undefined);
+    // Output channels just end: the failure is reported once, through `result`.
+    for (const entry of this.incoming.values()) entry.end();
     for (const wake of this.creditWaiters.splice(0)) wake();
     if (error) this.settle.reject(error);
     else this.settle.resolve(fields!);
@@ -142,11 +143,10 @@ class IncomingChannel {
     this.readable.push(data);
   }
 
-  end(error?: Error): void {
+  end(): void {
     if (this.ended) return;
     this.ended = true;
-    if (error) this.readable.destroy(error);
-    else this.readable.push(null);
+    this.readable.push(null);
   }
 
   /** Grants the agent what the consumer has taken out of the buffer since the last grant. */

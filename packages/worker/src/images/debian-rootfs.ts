@@ -9,7 +9,7 @@ export const DEBIAN_PYTHON_PACKAGES = ['python3', 'python3-pip', 'python3-venv',
  */
 export async function buildDebianRootfsTar(outTar: string, packages: readonly string[], signal?: AbortSignal): Promise<void> {
   await runCommand('mmdebstrap', [
-    '--quiet', '--variant=apt', `--include=${packages.join(',')}`,
+    '--quiet', '--variant=apt', '--format=tar', `--include=${packages.join(',')}`,
     // Sandboxes never run apt's periodic jobs or man-db triggers; dropping docs keeps the image small.
     '--dpkgopt=path-exclude=/usr/share/doc/*', '--dpkgopt=path-exclude=/usr/share/man/*', '--dpkgopt=path-exclude=/usr/share/locale/*',
     'bookworm', outTar,

@@ -11,7 +11,7 @@ export const BUSYBOX_STATIC = '/bin/busybox';
  * reachable here it is built from Debian's busybox-static instead.)
  */
 export async function writeMinimalRootfs(root: string, busybox = BUSYBOX_STATIC): Promise<void> {
-  for (const dir of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'root', 'home', 'tmp', 'var/tmp', 'proc', 'sys', 'dev', 'run']) {
+  for (const dir of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'root', 'home/user', 'tmp', 'var/tmp', 'proc', 'sys', 'dev', 'run']) {
     await mkdir(join(root, dir), { recursive: true });
   }
   await runCommand('cp', [busybox, join(root, 'bin/busybox')]);

@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCommand } from '../host/run-command.js';
 
@@ -11,8 +13,13 @@ export interface GuestAssets {
 const KERNEL_BUILD = fileURLToPath(new URL('../../guest-kernel/build.sh', import.meta.url));
 const AGENT_BUILD = fileURLToPath(new URL('../../../guest/build.sh', import.meta.url));
 
-/** The default cache for built guest assets: `.cache/` at the repository root. */
-export const DEFAULT_CACHE_DIR = fileURLToPath(new URL('../../../../.cache', import.meta.url));
+/**
+ * The default cache for built guest assets (kernel, rootfs tarballs, accelerator decision):
+ * machine-wide, so the kernel is built once per machine whatever checkout asks for it.
+ */
+export const DEFAULT_CACHE_DIR = process.getuid?.() === 0
+  ? '/var/cache/scaibunker'
+  : join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'scaibunker');
 
 /**
  * Finds (building when missing) the guest kernel and agent. Both scripts are idempotent and

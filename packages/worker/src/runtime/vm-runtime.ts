@@ -1,13 +1,16 @@
-import { chmod, chown, mkdir, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newId } from '@scaibunker/core';
 import { detectCgroupManager } from '../cgroup/cgroup-limits.js';
 import { createOverlayDisk } from '../disks/overlay-disk.js';
-import { ImageStore } from '../images/image-store.js';
+import { runCommand } from '../host/run-command.js';
+import { ImageStore, type StoredImage } from '../images/image-store.js';
+import { TemplateStore, type Template } from '../templates/template-store.js';
 import { chooseAccelerator, type AcceleratorChoice } from '../vmm/accelerator-probe.js';
 import { hostTscKhz } from '../vmm/host-facts.js';
-import { QemuDriver } from '../vmm/qemu-driver.js';
 import { JailUids } from '../vmm/jail-uids.js';
+import { QemuDriver } from '../vmm/qemu-driver.js';
 import { VmLauncher, type RunningVm } from '../vmm/vm-launcher.js';
 import type { VmSpec } from '../vmm/vmm-driver.js';
 import { resolveGuestAssets, type GuestAssets } from './guest-assets.js';
@@ -31,18 +34,23 @@ export interface VmRequest {
   cpuMillicores?: number;
   diskMb?: number;
   hostname?: string;
+  /** `template` (default) restores the image's pre-booted template; `boot` cold-boots. */
+  startFrom?: 'template' | 'boot';
 }
 
 /** A started VM that also cleans its files up when stopped. */
 export interface RuntimeVm extends RunningVm {
   spec: VmSpec;
+  startedFrom: 'template' | 'boot';
 }
 
 /**
  * The microVM runtime of one host, usable without a controller: guest assets, images, the
- * accelerator decision, and booting VMs with private copy-on-write disks.
+ * accelerator decision, templates, and VMs with private copy-on-write disks.
  */
 export class VmRuntime {
+  private readonly templates: TemplateStore;
+
   private constructor(
     readonly assets: GuestAssets,
     readonly images: ImageStore,
@@ -50,7 +58,10 @@ export class VmRuntime {
     private readonly launcher: VmLauncher,
     private readonly options: VmRuntimeOptions,
     private readonly uids: JailUids,
-  ) {}
+    private readonly vmmVersion: string,
+  ) {
+    this.templates = new TemplateStore(join(options.dataDir, 'templates'));
+  }
 
   static async open(options: VmRuntimeOptions): Promise<VmRuntime> {
     const assets = await resolveGuestAssets(options.cacheDir);
@@ -59,6 +70,7 @@ export class VmRuntime {
     const tscKhz = await hostTscKhz();
     const cgroups = await detectCgroupManager();
     const uids = new JailUids();
+    const vmmVersion = (await runCommand('qemu-system-x86_64', ['--version'])).stdout.split('\n')[0] ?? '';
     // The jailed VMM processes traverse the data dir to reach their own work directory.
     await chmod(options.dataDir, 0o711);
     const launchOptions = { readyTimeoutMs: options.readyTimeoutMs ?? 15_000, attempts: options.bootAttempts ?? 3 };
@@ -67,20 +79,88 @@ export class VmRuntime {
       kernelPath: assets.kernelPath,
       override: options.acceleratorOverride,
       tryKvmBoot: async () => {
-        const probe = new VmRuntime(assets, images, { accelerator: 'kvm', reason: 'probe' },
-          new VmLauncher(new QemuDriver({ accelerator: 'kvm', tscKhz, cgroups }), { readyTimeoutMs: 5000, attempts: 1 }), options, uids);
-        const vm = await probe.start({ image: 'minimal', memoryMb: 128 });
+        const probeLauncher = new VmLauncher(new QemuDriver({ accelerator: 'kvm', tscKhz, cgroups }), { readyTimeoutMs: 5000, attempts: 1 });
+        const probe = new VmRuntime(assets, images, { accelerator: 'kvm', reason: 'probe' }, probeLauncher, options, uids, vmmVersion);
+        const vm = await probe.start({ image: 'minimal', memoryMb: 128, startFrom: 'boot' });
         await vm.stop();
         return true;
       },
     });
     const launcher = new VmLauncher(new QemuDriver({ accelerator: accelerator.accelerator, tscKhz, cgroups }), launchOptions);
-    return new VmRuntime(assets, images, accelerator, launcher, options, uids);
+    return new VmRuntime(assets, images, accelerator, launcher, options, uids, vmmVersion);
   }
 
-  /** Boots a VM of an image with its own overlay disk; `stop()` also removes its files. */
+  /** Bakes the built-in images that are missing or carry an old agent: `minimal` and `debian-python`. */
+  async ensureBuiltinImages(): Promise<void> {
+    await this.images.ensureMinimal();
+    await this.images.ensureDebianPython(this.options.cacheDir);
+  }
+
+  /** Starts a VM of an image with its own overlay disk; `stop()` also removes its files. */
   async start(request: VmRequest): Promise<RuntimeVm> {
     const image = await this.images.get(request.image);
+    const memoryMb = request.memoryMb ?? 128;
+    const vcpus = request.vcpus ?? 1;
+    const diskMb = Math.max(request.diskMb ?? image.sizeMib, image.sizeMib);
+    const template = request.startFrom === 'boot' ? undefined : await this.template(image, memoryMb, vcpus);
+    const vm = await this.createVm({ memoryMb, vcpus, cpuMillicores: request.cpuMillicores ?? 1000, ...(request.hostname ? { hostname: request.hostname } : {}) },
+      template ? { backing: template.diskPath, format: 'qcow2', sizeMb: image.sizeMib } : { backing: image.rootfsPath, format: 'raw', sizeMb: diskMb });
+    try {
+      const running = template ? await this.launcher.restore(vm.spec, template.statePath) : await this.launcher.boot(vm.spec);
+      try {
+        if (template) {
+          await running.agent.thaw();
+          if (diskMb > image.sizeMib) await running.vm.growDisk(diskMb);
+        }
+        // Every VM gets its own identity before first use; a clone would otherwise share its
+        // template's RNG state, hostname, machine id and clock.
+        await running.agent.setIdentity({
+          hostname: vm.spec.hostname, machineId: randomBytes(16).toString('hex'), entropy: randomBytes(64), timeMs: Date.now(),
+        });
+        if (diskMb > image.sizeMib) await running.agent.growRootFs();
+      } catch (error) {
+        await running.stop();
+        throw error;
+      }
+      return { ...running, spec: vm.spec, startedFrom: template ? 'template' : 'boot', stop: async () => { await running.stop(); await vm.cleanUp(); } };
+    } catch (error) {
+      await vm.cleanUp();
+      throw error;
+    }
+  }
+
+  /** The image's template for this VM shape, built (boot, freeze, pause, save) when missing. */
+  private template(image: StoredImage, memoryMb: number, vcpus: number): Promise<Template> {
+    const identity = { image: image.name, imageDigest: `${image.agentSha256}:${image.rootfsPath}:${image.contentMib}`, kernelPath: this.assets.kernelPath, vmmVersion: this.vmmVersion, memoryMb, vcpus };
+    return this.templates.get(identity, async (dir) => {
+      const vm = await this.createVm({ memoryMb, vcpus, cpuMillicores: 1000 * vcpus, hostname: 'template' }, { backing: image.rootfsPath, format: 'raw', sizeMb: image.sizeMib });
+      try {
+        const running = await this.launcher.boot(vm.spec);
+        try {
+          // Frozen, the disk overlay is consistent with the saved memory: nothing dirty in flight.
+          await running.agent.freeze();
+          await running.vm.pause();
+          const statePath = join(dir, 'state.bin.partial');
+          await running.vm.saveState(statePath);
+          await running.vm.kill();
+          const diskPath = join(dir, 'disk.qcow2.partial');
+          await rename(vm.spec.diskPath, diskPath);
+          return { statePath, diskPath };
+        } finally {
+          running.agent.close();
+          await running.vm.kill();
+        }
+      } finally {
+        await vm.cleanUp();
+      }
+    });
+  }
+
+  /** A work directory, a jail uid and an overlay disk for a new VM. */
+  private async createVm(
+    shape: { memoryMb: number; vcpus: number; cpuMillicores: number; hostname?: string },
+    disk: { backing: string; format: 'raw' | 'qcow2'; sizeMb: number },
+  ): Promise<{ spec: VmSpec; cleanUp: () => Promise<void> }> {
     const id = newId('bunker');
     const workDir = join(this.options.dataDir, 'vms', id);
     await mkdir(join(this.options.dataDir, 'vms'), { recursive: true, mode: 0o711 });
@@ -92,24 +172,14 @@ export class VmRuntime {
     };
     try {
       const spec: VmSpec = {
-        id, workDir, kernelPath: this.assets.kernelPath,
-        diskPath: join(workDir, 'disk.qcow2'), diskFormat: 'qcow2',
-        memoryMb: request.memoryMb ?? 128, vcpus: request.vcpus ?? 1, cpuMillicores: request.cpuMillicores ?? 1000,
-        hostname: request.hostname ?? id.replace('_', '-').slice(0, 20),
-        jailUid,
+        id, workDir, kernelPath: this.assets.kernelPath, diskPath: join(workDir, 'disk.qcow2'), diskFormat: 'qcow2',
+        memoryMb: shape.memoryMb, vcpus: shape.vcpus, cpuMillicores: shape.cpuMillicores,
+        hostname: shape.hostname ?? id.replace('_', '-').slice(0, 20), jailUid,
       };
-      await createOverlayDisk(image.rootfsPath, spec.diskPath, Math.max(request.diskMb ?? image.sizeMib, image.sizeMib));
+      await createOverlayDisk(disk.backing, disk.format, spec.diskPath, disk.sizeMb);
       await chown(spec.diskPath, jailUid, jailUid);
       await chown(workDir, jailUid, jailUid);
-      const running = await this.launcher.boot(spec);
-      return {
-        ...running,
-        spec,
-        stop: async () => {
-          await running.stop();
-          await cleanUp();
-        },
-      };
+      return { spec, cleanUp };
     } catch (error) {
       await cleanUp();
       throw error;

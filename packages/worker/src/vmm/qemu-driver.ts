@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, createWriteStream, openSync, closeSync } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { chown, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -54,6 +54,8 @@ export class QemuDriver implements VmmDriver {
         socket.once('connect', () => pipeline(createReadStream(statePath), socket).then(resolve, reject));
         socket.once('error', reject);
       });
+      // The template was saved paused, so the restored VM arrives paused: run it once loaded.
+      await handle.startAfterIncoming();
     } catch (error) {
       await handle.kill();
       throw new ScaiError('VM_BOOT_FAILED', `Restoring ${spec.id} from ${statePath} failed: ${(error as Error).message}`, { cause: error });
@@ -85,7 +87,7 @@ export class QemuDriver implements VmmDriver {
       '-append', cmdline,
       '-drive', `id=root,file=${spec.diskPath},format=${spec.diskFormat},if=none,cache=unsafe,discard=unmap,detect-zeroes=unmap`,
       '-device', 'virtio-blk-device,drive=root',
-      '-device', 'virtio-serial-device,max_ports=1',
+      '-device', 'virtio-serial-device,max_ports=2',
       '-chardev', `socket,id=agent,path=${join(spec.workDir, 'agent.sock')},server=on,wait=off`,
       '-device', 'virtserialport,chardev=agent,name=org.scaibunker.agent.0',
       '-device', 'virtio-rng-device',
@@ -95,7 +97,7 @@ export class QemuDriver implements VmmDriver {
     ];
   }
 
-  private async start(spec: VmSpec, extra: string[]): Promise<VmHandle> {
+  private async start(spec: VmSpec, extra: string[]): Promise<QemuVm> {
     await Promise.all(['agent.sock', 'qmp.sock', 'incoming.sock'].map((f) => rm(join(spec.workDir, f), { force: true })));
     const stderrPath = join(spec.workDir, 'qemu.stderr');
     const stderrFd = openSync(stderrPath, 'w');
@@ -171,7 +173,8 @@ class QemuVm implements VmHandle {
         pipeline(socket, createWriteStream(path)).then(() => { server.close(); resolve(); }, reject);
       });
       server.once('error', reject);
-      server.listen(outgoing);
+      // QEMU runs under the VM's jail uid: the socket (made by us, root) must be its to connect to.
+      server.listen(outgoing, () => chown(outgoing, this.spec.jailUid, this.spec.jailUid).catch(reject));
     });
     // The default 32 MiB/s cap would make a 128 MiB guest's save take seconds.
     await this.qmp.execute('migrate-set-parameters', { 'max-bandwidth': 8 * 1024 * 1024 * 1024 });
@@ -183,6 +186,25 @@ class QemuVm implements VmHandle {
       if (info.status === 'failed' || info.status === 'cancelled') throw new ScaiError('INTERNAL', `Saving VM state failed: ${info['error-desc'] ?? info.status}`);
       await new Promise((r) => setTimeout(r, 5));
     }
+  }
+
+  /** Waits for an incoming migration to finish loading, then runs the VM. */
+  async startAfterIncoming(): Promise<void> {
+    for (;;) {
+      const { status } = await this.qmp.execute<{ status: string }>('query-status');
+      if (status === 'running') return;
+      if (status !== 'inmigrate') break;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const migration = await this.qmp.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
+    if (migration.status && migration.status !== 'completed') {
+      throw new ScaiError('VM_BOOT_FAILED', `Loading the VM state failed: ${migration['error-desc'] ?? migration.status}`);
+    }
+    await this.qmp.execute('cont');
+  }
+
+  async growDisk(sizeMb: number): Promise<void> {
+    await this.qmp.execute('block_resize', { device: 'root', size: sizeMb * 1024 * 1024 });
   }
 
   async kill(): Promise<void> {

@@ -32,6 +32,8 @@ export interface VmHandle {
   resume(): Promise<void>;
   /** Writes the paused VM's device and memory state to a file (the disk is not included). */
   saveState(path: string): Promise<void>;
+  /** Grows the root disk to `sizeMb` while running; the guest sees a capacity change. */
+  growDisk(sizeMb: number): Promise<void>;
   /** Stops the VMM process at once (SIGKILL after a short grace). */
   kill(): Promise<void>;
   /** Resident memory of the VMM process, in KiB. */

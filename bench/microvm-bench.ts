@@ -1,0 +1,107 @@
+/**
+ * M2 microVM benchmarks: cold boot and template restore to agent-ready, agent round trip,
+ * exec of `true`, host memory per idle VM and how many idle VMs fit, each beside the floor
+ * measured in the same run (raw QEMU booting the same kernel and rootfs to a trivial init).
+ *
+ *   npm run bench:microvm            (BENCH_RUNS=20 by default)
+ */
+import { spawn } from 'node:child_process';
+import { cpus, freemem, totalmem, tmpdir } from 'node:os';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DEFAULT_CACHE_DIR, VmRuntime, QemuDriver, hostTscKhz, detectCgroupManager, type RuntimeVm } from '@scaibunker/worker';
+import { fmt, summarize } from './stats.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+const IDLE_VMS = Number(process.env.BENCH_IDLE_VMS ?? 20);
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-bench-'));
+  const runtime = await VmRuntime.open({ dataDir, cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL });
+  const out: string[] = [];
+  const log = (line: string) => { out.push(line); console.log(line); };
+  log(`# microVM benchmark — ${new Date().toISOString()}`);
+  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; accelerator: ${runtime.accelerator.accelerator} (${runtime.accelerator.reason})`);
+
+  // Floor: the same kernel and rootfs, straight to a trivial init that reboots at once.
+  const floor = await rawQemuFloor(runtime, dataDir);
+  log(`floor, raw QEMU spawn → trivial init done (exit): ${fmt(summarize(floor))}`);
+
+  const boots: number[] = [];
+  let bootFailures = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const vm = await runtime.start({ image: 'minimal', memoryMb: 128, startFrom: 'boot' });
+    boots.push(vm.readyMs);
+    bootFailures += vm.failedAttempts;
+    await vm.stop();
+  }
+  log(`cold boot → agent ready: ${fmt(summarize(boots))}; watchdog retries: ${bootFailures}/${RUNS}`);
+
+  await runtime.start({ image: 'minimal', memoryMb: 128 }).then((vm) => vm.stop()); // builds the template
+  const restores: number[] = [];
+  const restoreTotal: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const started = performance.now();
+    const vm = await runtime.start({ image: 'minimal', memoryMb: 128 });
+    restoreTotal.push(performance.now() - started);
+    restores.push(vm.readyMs);
+    await vm.stop();
+  }
+  log(`restore → agent ready (VMM spawn + state load + HELLO): ${fmt(summarize(restores))}`);
+  log(`restore → ready for use (+ overlay disk, thaw, identity): ${fmt(summarize(restoreTotal))}`);
+
+  const vm = await runtime.start({ image: 'minimal', memoryMb: 128 });
+  const pings: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t = performance.now();
+    await vm.agent.ping();
+    pings.push(performance.now() - t);
+  }
+  log(`agent round trip (ping): ${fmt(summarize(pings), 'ms', 3)}`);
+  const execs: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const t = performance.now();
+    const proc = vm.agent.exec({ argv: ['true'] });
+    proc.stdout.resume();
+    proc.stderr.resume();
+    await proc.result;
+    execs.push(performance.now() - t);
+  }
+  log(`exec of \`true\` (round trip): ${fmt(summarize(execs), 'ms', 2)}`);
+  await vm.stop();
+
+  const idle: RuntimeVm[] = [];
+  for (let i = 0; i < IDLE_VMS; i++) idle.push(await runtime.start({ image: 'minimal', memoryMb: 128 }));
+  await new Promise((r) => setTimeout(r, 3000));
+  const rss = await Promise.all(idle.map((v) => v.vm.rssKib()));
+  const perVm = summarize(rss.map((k) => k / 1024));
+  log(`host memory per idle restored 128-MiB VM (RSS): ${fmt(perVm, 'MiB')}`);
+  const fit = Math.floor((freemem() / 2 ** 20 + rss.reduce((a, b) => a + b, 0) / 1024) / perVm.p95);
+  log(`idle 128-MiB VMs that fit in this machine's free memory at p95 RSS: ~${fit} (measured ${IDLE_VMS} at once, extrapolated)`);
+  await Promise.all(idle.map((v) => v.stop()));
+}
+
+/** Spawn → exit of raw QEMU booting the same kernel and rootfs into `busybox reboot -f`. */
+async function rawQemuFloor(runtime: VmRuntime, dataDir: string): Promise<number[]> {
+  const image = await runtime.images.get('minimal');
+  const driver = new QemuDriver({ accelerator: runtime.accelerator.accelerator, tscKhz: await hostTscKhz(), cgroups: await detectCgroupManager() });
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const workDir = join(dataDir, `floor-${i}`);
+    mkdirSync(workDir);
+    const argv = driver.argv({
+      id: `floor-${i}`, workDir, kernelPath: runtime.assets.kernelPath, diskPath: image.rootfsPath, diskFormat: 'raw',
+      memoryMb: 128, vcpus: 1, cpuMillicores: 1000, hostname: 'floor', jailUid: 0,
+    }, ['-snapshot']).map((arg) => arg.replace('init=/sbin/scaibunker-agent', 'init=/bin/busybox').replace(/scaibunker\.hostname=\S+/, 'scaibunker.hostname=floor -- reboot -f'));
+    const started = performance.now();
+    await new Promise<void>((resolveExit, reject) => {
+      const child = spawn('qemu-system-x86_64', argv, { stdio: 'ignore' });
+      const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('floor boot hung')); }, 30_000);
+      child.once('exit', () => { clearTimeout(timer); resolveExit(); });
+    });
+    samples.push(performance.now() - started);
+  }
+  return samples;
+}
+
+await main();

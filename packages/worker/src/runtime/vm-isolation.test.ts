@@ -1,0 +1,62 @@
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect, testRuntime } from '../testing/test-runtime.js';
+import type { RuntimeVm } from './vm-runtime.js';
+
+/** Two real VMs restored from one template: separate identities, separate jails. */
+describe('VMs restored from one template', () => {
+  let a: RuntimeVm;
+  let b: RuntimeVm;
+
+  beforeAll(async () => {
+    const runtime = await testRuntime();
+    a = await runtime.start({ image: 'minimal', memoryMb: 128 });
+    b = await runtime.start({ image: 'minimal', memoryMb: 128 });
+  }, 180_000);
+  afterAll(async () => { await Promise.all([a?.stop(), b?.stop()]); });
+
+  async function sh(vm: RuntimeVm, script: string): Promise<string> {
+    const proc = vm.agent.exec({ argv: ['sh', '-c', script] });
+    const [out] = await Promise.all([collect(proc.stdout), collect(proc.stderr), proc.result]);
+    return out.toString();
+  }
+
+  it('start from the template', () => {
+    expect([a.startedFrom, b.startedFrom]).toEqual(['template', 'template']);
+  });
+
+  it('never share RNG output, hostname or machine id', async () => {
+    const probe = 'head -c 32 /dev/urandom | od -An -tx1 | tr -d " \\n"; echo; hostname; cat /etc/machine-id; cat /proc/sys/kernel/random/boot_id';
+    const [fromA, fromB] = await Promise.all([sh(a, probe), sh(b, probe)]);
+    const [rngA, hostA, idA] = fromA.split('\n');
+    const [rngB, hostB, idB] = fromB.split('\n');
+    expect(rngA).toMatch(/^[0-9a-f]{64}$/);
+    expect(rngA).not.toBe(rngB);
+    expect(hostA).not.toBe(hostB);
+    expect(idA).toMatch(/^[0-9a-f]{32}$/);
+    expect(idA).not.toBe(idB);
+  });
+
+  it('has a guest clock set to the host’s time at restore', async () => {
+    const guestSeconds = Number((await sh(a, 'date +%s')).trim());
+    expect(Math.abs(guestSeconds - Date.now() / 1000)).toBeLessThan(5);
+  });
+
+  it('jails each VMM process: one VM’s uid cannot open another VM’s disk or sockets', () => {
+    expect(a.spec.jailUid).not.toBe(b.spec.jailUid);
+    const asA = (path: string) => spawnSync('cat', [path], { uid: a.spec.jailUid, gid: a.spec.jailUid, stdio: ['ignore', 'ignore', 'pipe'] });
+    const foreignDisk = asA(b.spec.diskPath);
+    expect(foreignDisk.status).not.toBe(0);
+    expect(foreignDisk.stderr.toString()).toMatch(/Permission denied/);
+    expect(asA(`${b.spec.workDir}/agent.sock`).stderr.toString()).toMatch(/Permission denied/);
+    // …while its own disk is its to read.
+    expect(asA(a.spec.diskPath).status).toBe(0);
+  });
+
+  it('runs each VMM under its jail uid with QEMU’s seccomp sandbox on', async () => {
+    const { readFileSync } = await import('node:fs');
+    const status = readFileSync(`/proc/${a.vm.pid}/status`, 'utf8');
+    expect(status).toMatch(new RegExp(`^Uid:\\s+${a.spec.jailUid}\\s`, 'm'));
+    expect(status).toMatch(/^Seccomp:\s+2/m);
+  });
+});
