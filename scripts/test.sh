@@ -13,7 +13,12 @@ cd "$root"
 
 log "guest agent: unit and integration tests, then ${FUZZ_SECONDS:-60} s of fuzzing"
 make -s -C packages/guest test
-make -s -C packages/guest fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+mkdir -p packages/guest/build
+if ! make -s -C packages/guest fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}" > packages/guest/build/fuzz.log 2>&1; then
+  tail -n 60 packages/guest/build/fuzz.log
+  die "the fuzzer found a crash (packages/guest/build/fuzz.log, artifacts in packages/guest/build/)"
+fi
+grep -E "stat::number_of_executed_units|Done [0-9]+ runs" packages/guest/build/fuzz.log | sed 's/^/  fuzz: /' >&2 || true
 log "type-checking the tests"
 npx tsc -p tsconfig.tests.json
 
