@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testDatabaseKind } from '@scaibunker/db/testing';
+import { CLI, runCli as cli } from './cli-process.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'packages/cli/bin/scaibunker.js');
 
 interface Served {
   child: ChildProcess;
@@ -39,18 +38,6 @@ function stop(served: Served): Promise<number | null> {
     served.child.removeAllListeners('exit');
     served.child.on('exit', (code) => resolvePromise(code));
     served.child.kill('SIGTERM');
-  });
-}
-
-/** Runs the CLI to completion. */
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    child.on('exit', (code) => resolvePromise({ code, stdout, stderr }));
   });
 }
 
