@@ -8,7 +8,7 @@ source "$root/scripts/lib.sh"
 
 ensure_apt_packages qemu-system-x86 qemu-utils e2fsprogs busybox-static musl-tools \
   linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils cpio make gcc \
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev mmdebstrap umoci
 
 # Machine-wide, so the kernel is built once per machine (the same default as the worker's).
 if [ "$(id -u)" -eq 0 ]; then default_cache=/var/cache/scaibunker; else default_cache=${XDG_CACHE_HOME:-$HOME/.cache}/scaibunker; fi

@@ -39,6 +39,21 @@ describe('image baking', () => {
     expect((await run('from-tar', ['cat', '/hello.txt'])).stdout).toBe('from a tarball\n');
   }, 120_000);
 
+  it('bakes an OCI image layout from disk (umoci), and boots it', async () => {
+    const layout = join(work, 'oci-layout');
+    const bundle = join(work, 'oci-bundle');
+    await runCommand('umoci', ['init', '--layout', layout]);
+    await runCommand('umoci', ['new', '--image', `${layout}:v1`]);
+    await runCommand('umoci', ['unpack', '--image', `${layout}:v1`, bundle]);
+    mkdirSync(join(bundle, 'rootfs/bin'), { recursive: true });
+    await runCommand('cp', ['/bin/busybox', join(bundle, 'rootfs/bin/busybox')]);
+    for (const applet of ['sh', 'cat']) await runCommand('ln', ['-s', 'busybox', join(bundle, 'rootfs/bin', applet)]);
+    writeFileSync(join(bundle, 'rootfs/oci.txt'), 'from an OCI layout\n');
+    await runCommand('umoci', ['repack', '--image', `${layout}:v1`, bundle]);
+    await runtime.images.bake('from-oci', { kind: 'oci', path: layout, tag: 'v1' }, 32);
+    expect((await run('from-oci', ['cat', '/oci.txt'])).stdout).toBe('from an OCI layout\n');
+  }, 120_000);
+
   it('refuses a size_mib too small for the content with IMAGE_BAKE_FAILED naming a size that fits', async () => {
     const root = join(work, 'big-root');
     mkdirSync(root, { recursive: true });

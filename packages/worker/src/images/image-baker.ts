@@ -70,8 +70,9 @@ async function unpack(source: RootfsSource, root: string, staging: string): Prom
       await runCommand('tar', ['-x', '-f', source.path, '-C', root, '--numeric-owner']);
       return;
     case 'oci': {
-      // umoci unpacks into <bundle>/rootfs; the bundle must not exist yet.
+      // umoci creates <bundle>/rootfs itself, but only under an existing bundle directory.
       const bundle = join(staging, 'bundle');
+      await mkdir(bundle);
       await runCommand('umoci', ['raw', 'unpack', '--image', `${source.path}:${source.tag}`, join(bundle, 'rootfs')]);
       await rm(root, { recursive: true });
       await rename(join(bundle, 'rootfs'), root);
