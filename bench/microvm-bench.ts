@@ -68,6 +68,16 @@ async function main(): Promise<void> {
     execs.push(performance.now() - t);
   }
   log(`exec of \`true\` (round trip): ${fmt(summarize(execs), 'ms', 2)}`);
+  // The guest's own fork+exec of `true`, timed inside the guest, is the floor of an exec.
+  await vm.agent.writeFile('/tmp/spawn-loop.sh', Buffer.from('i=0\nwhile [ "$i" -lt 200 ]; do /bin/true; i=$((i+1)); done\n'));
+  const loops = vm.agent.exec({ argv: ['time', 'sh', '/tmp/spawn-loop.sh'] });
+  let loopErr = '';
+  loops.stderr.on('data', (chunk: Buffer) => { loopErr += chunk.toString(); });
+  loops.stdout.resume();
+  await loops.result;
+  const [, minutes = '0', seconds = 'NaN'] = /real\s+(\d+)m\s*([\d.]+)s/.exec(loopErr) ?? [];
+  const guestSpawnMs = ((Number(minutes) * 60 + Number(seconds)) * 1000) / 200;
+  log(`guest's own fork+exec of \`true\` (in-guest shell loop of 200, busybox time): ${guestSpawnMs.toFixed(2)} ms → agent + channel overhead per exec ≈ ${(summarize(execs).p50 - guestSpawnMs).toFixed(2)} ms`);
   await vm.stop();
 
   const idle: RuntimeVm[] = [];

@@ -128,10 +128,12 @@ export class QemuDriver implements VmmDriver {
           throw new ScaiError('VM_BOOT_FAILED', `QEMU exited with ${code} at start: ${stderr.trim().slice(0, 500)}`);
         }),
       ]);
-      const qmp = await QmpClient.connect(join(spec.workDir, 'qmp.sock'));
+      const qmp = await QmpClient.connect(join(spec.workDir, 'qmp.sock'), 5000);
       return new QemuVm(spec, child, exited, qmp, cgroup);
     } catch (error) {
       child.kill('SIGKILL');
+      // Wait for the exit (and so the cgroup's removal): a retry reuses the VM's name.
+      await exited;
       throw error;
     }
   }

@@ -20,13 +20,23 @@ export class QmpClient {
     socket.on('error', () => undefined);
   }
 
-  /** Connects, reads the greeting, and negotiates capabilities. */
-  static async connect(path: string): Promise<QmpClient> {
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = connect(path);
-      s.once('connect', () => resolve(s));
-      s.once('error', reject);
-    });
+  /**
+   * Connects, reads the greeting, and negotiates capabilities. QEMU binds the socket before it
+   * listens, so a refused connection is retried until the deadline.
+   */
+  static async connect(path: string, timeoutMs: number): Promise<QmpClient> {
+    const deadline = Date.now() + timeoutMs;
+    let socket: Socket | undefined;
+    while (!socket) {
+      socket = await new Promise<Socket | undefined>((resolve, reject) => {
+        const s = connect(path);
+        s.once('connect', () => resolve(s));
+        s.once('error', (error: NodeJS.ErrnoException) => {
+          if ((error.code === 'ECONNREFUSED' || error.code === 'ENOENT') && Date.now() < deadline) setTimeout(() => resolve(undefined), 2);
+          else reject(error);
+        });
+      });
+    }
     const client = new QmpClient(socket);
     await client.execute('qmp_capabilities');
     return client;
