@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { ScaiError } from '@scaibunker/contracts';
 import { Channel, FrameDecoder, FrameType, PROTO_VERSION, encodeFrame, type Frame } from './frame.js';
+import { AgentError } from './agent-error.js';
 import { AgentStream } from './agent-stream.js';
 import { Key, TlvFields, encodeTlv, type TlvValue } from './tlv.js';
 
@@ -68,10 +69,19 @@ export class AgentClient {
   private readonly streams = new Map<number, AgentStream>();
   private nextStreamId = 1;
   private helloWaiters: ((hello: AgentHello) => void)[] = [];
+  private readonly helloFailures: ((error: Error) => void)[] = [];
   private closedError: Error | null = null;
 
   private constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => { for (const frame of this.decoder.push(chunk)) this.dispatch(frame); });
+    socket.on('data', (chunk: Buffer) => {
+      // Agent bytes are untrusted (guest root controls PID 1): a violation drops this link, never the worker.
+      try {
+        for (const frame of this.decoder.push(chunk)) this.dispatch(frame);
+      } catch (error) {
+        this.fail(new ScaiError('GUEST_ERROR', `The guest agent broke the protocol: ${(error as Error).message}`));
+        socket.destroy();
+      }
+    });
     socket.on('close', () => this.fail(new ScaiError('GUEST_UNREACHABLE', 'The link to the guest agent closed.')));
     socket.on('error', (error) => this.fail(new ScaiError('GUEST_UNREACHABLE', `The link to the guest agent failed: ${error.message}`)));
     socket.setNoDelay?.(true);
@@ -120,6 +130,8 @@ export class AgentClient {
         else resolve(hello!);
       };
       this.helloWaiters.push(waiter);
+      this.helloFailures.push((error) => done(error));
+      if (this.closedError) return done(this.closedError);
       this.send(encodeFrame(FrameType.HELLO, 0, encodeTlv([[Key.PROTO_VERSION, PROTO_VERSION]])));
     });
   }
@@ -145,8 +157,11 @@ export class AgentClient {
     const stdout = stream.channel(Channel.OUT);
     const stderr = stream.channel(Channel.ERR);
     const pid = stream.nextReply().then((f) => f.number(Key.PID) ?? 0);
-    // A spawn failure rejects both; `result` is where callers hear about it.
+    const result = stream.result.then((f) => ({ exitCode: f.signed(Key.EXIT_CODE) ?? -1, signal: f.number(Key.SIGNAL) ?? 0, timedOut: f.number(Key.TIMED_OUT) === 1 }));
+    // Callers that only read output must not crash the process on a failure: these are
+    // observed here, and reported to whoever awaits them.
     pid.catch(() => undefined);
+    result.catch(() => undefined);
     return {
       pid,
       stdout,
@@ -156,7 +171,7 @@ export class AgentClient {
       signal: (signal) => stream.control(encodeTlv([[Key.SIGNAL, signal]])),
       resize: (cols, rows) => stream.control(encodeTlv([[Key.COLS, cols], [Key.ROWS, rows]])),
       cancel: () => stream.control(encodeTlv([[Key.CANCEL, 1]])),
-      result: stream.result.then((f) => ({ exitCode: f.signed(Key.EXIT_CODE) ?? -1, signal: f.number(Key.SIGNAL) ?? 0, timedOut: f.number(Key.TIMED_OUT) === 1 })),
+      result,
     };
   }
 
@@ -165,7 +180,9 @@ export class AgentClient {
     const stream = this.open([[Key.OP, 'read'], [Key.PATH, path]]);
     const content = stream.channel(Channel.OUT);
     const reply = await Promise.race([stream.nextReply(), stream.result.then(() => { throw new Error('read ended without a reply'); })]);
-    return { size: reply.number(Key.SIZE) ?? 0, mode: reply.number(Key.MODE) ?? 0, content, done: stream.result.then(() => undefined) };
+    const done = stream.result.then(() => undefined);
+    done.catch(() => undefined);
+    return { size: reply.number(Key.SIZE) ?? 0, mode: reply.number(Key.MODE) ?? 0, content, done };
   }
 
   /** Streams content into a guest file (atomically replaced on success). */
@@ -176,9 +193,16 @@ export class AgentClient {
       else for await (const chunk of content) await stream.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
       stream.endInput();
     })();
-    // If the agent fails first (ENOSPC, say), its error wins; the upload loop stops on the closed stream.
-    const [fields] = await Promise.all([stream.result, upload.catch((error: unknown) => stream.result.then(() => { throw error; }))]);
-    return { size: fields.number(Key.SIZE) ?? 0 };
+    try {
+      await upload;
+    } catch (error) {
+      // The agent failed first (ENOSPC, say): its error wins. Otherwise our source failed:
+      // cancel, so the agent drops the partial file instead of waiting for more.
+      stream.control(encodeTlv([[Key.CANCEL, 1]]));
+      await stream.result.catch(() => undefined);
+      throw await stream.result.then(() => error, (agentError: unknown) => (isCancelled(agentError) ? error : agentError));
+    }
+    return { size: (await stream.result).number(Key.SIZE) ?? 0 };
   }
 
   async stat(path: string): Promise<GuestStat> {
@@ -279,8 +303,13 @@ export class AgentClient {
   private fail(error: Error): void {
     if (this.closedError) return;
     this.closedError = error;
+    for (const reject of this.helloFailures.splice(0)) reject(error);
     for (const stream of [...this.streams.values()]) stream.finish(error, null);
   }
+}
+
+function isCancelled(error: unknown): boolean {
+  return error instanceof AgentError && error.errno === 125;
 }
 
 function safeDecode(payload: Buffer): TlvFields | undefined {

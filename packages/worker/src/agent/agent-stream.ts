@@ -1,7 +1,16 @@
 import { Readable, Writable } from 'node:stream';
+import { ScaiError } from '@scaibunker/contracts';
 import { Channel, FrameType, INITIAL_CREDIT, MAX_DATA_CHUNK, encodeFrame } from './frame.js';
 import { AgentError } from './agent-error.js';
 import type { TlvFields } from './tlv.js';
+
+/** No operation sends more than one REPLY; a few are tolerated, a flood is a violation. */
+const MAX_PENDING_REPLIES = 8;
+
+/** The agent broke the protocol (a compromised guest, or a bug): the link is dropped. */
+function protocolViolation(what: string): ScaiError {
+  return new ScaiError('GUEST_ERROR', `The guest agent sent ${what}.`);
+}
 
 /** What a stream needs from the link it runs on. */
 export interface StreamLink {
@@ -94,6 +103,7 @@ export class AgentStream {
       case FrameType.DATA: this.incomingChannel(channel).push(payload); break;
       case FrameType.EOF: this.incomingChannel(channel).end(); break;
       case FrameType.CREDIT:
+        if (payload.length !== 4) throw protocolViolation('a CREDIT frame that is not 4 bytes');
         this.sendCredit += payload.readUInt32LE(0);
         for (const wake of this.creditWaiters.splice(0)) wake();
         break;
@@ -101,7 +111,8 @@ export class AgentStream {
         const reply = fields();
         const waiter = this.replyWaiters.shift();
         if (waiter) waiter(reply);
-        else this.replies.push(reply);
+        else if (this.replies.length < MAX_PENDING_REPLIES) this.replies.push(reply);
+        else throw protocolViolation('more REPLY frames than any operation sends');
         break;
       }
       case FrameType.DONE: this.finish(null, fields()); break;
@@ -140,6 +151,8 @@ class IncomingChannel {
   push(data: Buffer): void {
     if (this.ended) return;
     this.pushed += data.length;
+    // The agent may only send what we granted: more would make us buffer without bound.
+    if (this.pushed - this.granted > INITIAL_CREDIT) throw protocolViolation('DATA beyond the granted credit');
     this.readable.push(data);
   }
 

@@ -48,7 +48,9 @@ export class TlvFields {
       const length = payload.readUInt32LE(offset + 2);
       offset += 6;
       if (offset + length > payload.length) throw new Error('TLV value runs past the payload');
-      fields.set(key, [...(fields.get(key) ?? []), payload.subarray(offset, offset + length)]);
+      const values = fields.get(key);
+      if (values) values.push(payload.subarray(offset, offset + length));
+      else fields.set(key, [payload.subarray(offset, offset + length)]);
       offset += length;
     }
     return new TlvFields(fields);

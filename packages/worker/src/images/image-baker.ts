@@ -44,8 +44,9 @@ export async function bakeImage(options: {
     const contentMib = Math.ceil(Number((await runCommand('du', ['-sm', '--apparent-size', root])).stdout.split('\t')[0]));
     const image = join(staging, 'rootfs.ext4');
     try {
-      // Explicit features: resize_inode lets the root grow online later to the bunker's disk_mb.
-      await runCommand('mkfs.ext4', ['-q', '-F', '-L', 'scaibunker-root', '-d', root, '-E', 'root_owner=0:0', '-O', '^has_journal,resize_inode', image, `${options.sizeMib}M`]);
+      // resize_inode lets the root grow online later to the bunker's disk_mb; the journal keeps
+      // a bunker's filesystem consistent when its VM is killed.
+      await runCommand('mkfs.ext4', ['-q', '-F', '-L', 'scaibunker-root', '-d', root, '-E', 'root_owner=0:0', '-O', 'has_journal,resize_inode', image, `${options.sizeMib}M`]);
     } catch (error) {
       if (error instanceof CommandError && /Could not allocate|No space left|too small|Filesystem larger/i.test(error.stderr)) {
         throw new ScaiError('IMAGE_BAKE_FAILED', `Image ${options.name}: size_mib ${options.sizeMib} is too small for ${contentMib} MiB of content; try at least ${Math.ceil(contentMib * 1.3) + 16}.`);

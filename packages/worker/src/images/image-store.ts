@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { access, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ScaiError } from '@scaibunker/contracts';
@@ -9,6 +9,8 @@ import { writeMinimalRootfs } from './minimal-rootfs.js';
 /** A baked image plus the agent build it carries. */
 export interface StoredImage extends BakedImage {
   agentSha256: string;
+  /** New at every bake: what templates of this image are keyed by. */
+  bakeId: string;
 }
 
 const IMAGE_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -39,7 +41,7 @@ export class ImageStore {
   async bake(name: string, source: RootfsSource, sizeMib: number): Promise<StoredImage> {
     checkName(name);
     const baked = await bakeImage({ name, source, sizeMib, agentBinary: this.agentBinary, outDir: this.dir });
-    const stored = { ...baked, agentSha256: await this.agentSha256() };
+    const stored = { ...baked, agentSha256: await this.agentSha256(), bakeId: randomUUID() };
     await writeFile(join(this.dir, `${name}.json`), `${JSON.stringify(stored, null, 2)}\n`);
     return stored;
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, chown, lchown, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newId } from '@scaibunker/core';
 import { detectCgroupManager } from '../cgroup/cgroup-limits.js';
@@ -106,7 +106,7 @@ export class VmRuntime {
     const vm = await this.createVm({ memoryMb, vcpus, cpuMillicores: request.cpuMillicores ?? 1000, ...(request.hostname ? { hostname: request.hostname } : {}) },
       template ? { backing: template.diskPath, format: 'qcow2', sizeMb: image.sizeMib } : { backing: image.rootfsPath, format: 'raw', sizeMb: diskMb });
     try {
-      const running = template ? await this.launcher.restore(vm.spec, template.statePath) : await this.launcher.boot(vm.spec);
+      const running = template ? await this.launcher.restore(vm.spec, template.statePath, vm.freshDisk) : await this.launcher.boot(vm.spec, vm.freshDisk);
       try {
         if (template) {
           await running.agent.thaw();
@@ -131,11 +131,11 @@ export class VmRuntime {
 
   /** The image's template for this VM shape, built (boot, freeze, pause, save) when missing. */
   private template(image: StoredImage, memoryMb: number, vcpus: number): Promise<Template> {
-    const identity = { image: image.name, imageDigest: `${image.agentSha256}:${image.rootfsPath}:${image.contentMib}`, kernelPath: this.assets.kernelPath, vmmVersion: this.vmmVersion, memoryMb, vcpus };
+    const identity = { image: image.name, imageDigest: image.bakeId, kernelPath: this.assets.kernelPath, vmmVersion: this.vmmVersion, memoryMb, vcpus };
     return this.templates.get(identity, async (dir) => {
       const vm = await this.createVm({ memoryMb, vcpus, cpuMillicores: 1000 * vcpus, hostname: 'template' }, { backing: image.rootfsPath, format: 'raw', sizeMb: image.sizeMib });
       try {
-        const running = await this.launcher.boot(vm.spec);
+        const running = await this.launcher.boot(vm.spec, vm.freshDisk);
         try {
           // Frozen, the disk overlay is consistent with the saved memory: nothing dirty in flight.
           await running.agent.freeze();
@@ -160,7 +160,7 @@ export class VmRuntime {
   private async createVm(
     shape: { memoryMb: number; vcpus: number; cpuMillicores: number; hostname?: string },
     disk: { backing: string; format: 'raw' | 'qcow2'; sizeMb: number },
-  ): Promise<{ spec: VmSpec; cleanUp: () => Promise<void> }> {
+  ): Promise<{ spec: VmSpec; freshDisk: () => Promise<void>; cleanUp: () => Promise<void> }> {
     const id = newId('bunker');
     const workDir = join(this.options.dataDir, 'vms', id);
     await mkdir(join(this.options.dataDir, 'vms'), { recursive: true, mode: 0o711 });
@@ -176,10 +176,13 @@ export class VmRuntime {
         memoryMb: shape.memoryMb, vcpus: shape.vcpus, cpuMillicores: shape.cpuMillicores,
         hostname: shape.hostname ?? id.replace('_', '-').slice(0, 20), jailUid,
       };
-      await createOverlayDisk(disk.backing, disk.format, spec.diskPath, disk.sizeMb);
-      await chown(spec.diskPath, jailUid, jailUid);
       await chown(workDir, jailUid, jailUid);
-      return { spec, cleanUp };
+      const freshDisk = async () => {
+        await rm(spec.diskPath, { force: true });
+        await createOverlayDisk(disk.backing, disk.format, spec.diskPath, disk.sizeMb);
+        await lchown(spec.diskPath, jailUid, jailUid);
+      };
+      return { spec, freshDisk, cleanUp };
     } catch (error) {
       await cleanUp();
       throw error;

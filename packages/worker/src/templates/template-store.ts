@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { access, chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, lchown, lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** A saved, frozen VM to start new VMs from: its device+memory state and its disk. */
@@ -14,7 +14,7 @@ export interface Template {
 /** What makes a template valid: change any of it and the template is rebuilt. */
 export interface TemplateIdentity {
   image: string;
-  /** Changes when the image is re-baked (it includes the agent build). */
+  /** Changes whenever the image is re-baked (its bake id). */
   imageDigest: string;
   kernelPath: string;
   vmmVersion: string;
@@ -58,8 +58,14 @@ export class TemplateStore {
       const built = await build(staging);
       await rename(built.statePath, join(staging, 'state.bin'));
       await rename(built.diskPath, join(staging, 'disk.qcow2'));
-      // Read-only for everyone: every restored VM (each under its own jail uid) reads it.
-      await chmod(join(staging, 'disk.qcow2'), 0o444);
+      const disk = join(staging, 'disk.qcow2');
+      // The disk came out of a jail-owned directory: make sure it is a plain file of its own
+      // (not a link a compromised VMM planted), then take it from the jail uid, which will
+      // be reused by another VM, and make it read-only for every restored VM.
+      const info = await lstat(disk);
+      if (!info.isFile() || info.nlink !== 1) throw new Error('the template disk is not a plain file');
+      await lchown(disk, 0, 0);
+      await chmod(disk, 0o444);
       await chmod(join(staging, 'state.bin'), 0o400);
       await writeFile(join(staging, 'ready'), new Date().toISOString());
       await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createReadStream, createWriteStream, openSync, closeSync } from 'node:fs';
-import { chown, readFile, rm, stat } from 'node:fs/promises';
+import { closeSync, constants, createReadStream, createWriteStream, openSync } from 'node:fs';
+import { lchown, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -81,7 +81,8 @@ export class QemuDriver implements VmmDriver {
       '-m', `${spec.memoryMb}M`,
       '-smp', String(spec.vcpus),
       '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
-      '-chardev', `file,id=console,path=${join(spec.workDir, 'console.log')}`,
+      // A ring buffer, not a file: a guest writing its console forever must not fill the host disk.
+      '-chardev', 'ringbuf,id=console,size=65536',
       '-serial', 'chardev:console',
       '-kernel', spec.kernelPath,
       '-append', cmdline,
@@ -100,17 +101,28 @@ export class QemuDriver implements VmmDriver {
   private async start(spec: VmSpec, extra: string[]): Promise<QemuVm> {
     await Promise.all(['agent.sock', 'qmp.sock', 'incoming.sock'].map((f) => rm(join(spec.workDir, f), { force: true })));
     const stderrPath = join(spec.workDir, 'qemu.stderr');
-    const stderrFd = openSync(stderrPath, 'w');
     const cgroup = await this.options.cgroups.create(spec.id, {
       cpuMillicores: spec.cpuMillicores, memoryBytes: (spec.memoryMb + VMM_OVERHEAD_MB) * 1024 * 1024, pids: VMM_PIDS,
     });
+    let stderrFd: number;
     let child: ChildProcess;
+    try {
+      // The work dir belongs to the jail uid: never follow what a previous VMM left there.
+      await rm(stderrPath, { force: true });
+      stderrFd = openSync(stderrPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    } catch (error) {
+      await cgroup.remove();
+      throw error;
+    }
     try {
       // Jailed: its own unprivileged uid/gid, which owns this VM's work directory and nothing
       // else, so it cannot open another VM's disk, sockets or state; plus QEMU's seccomp sandbox.
       child = spawn(this.binary, this.argv(spec, extra), {
         stdio: ['ignore', 'ignore', stderrFd], detached: true, uid: spec.jailUid, gid: spec.jailUid, cwd: spec.workDir,
       });
+    } catch (error) {
+      await cgroup.remove();
+      throw error;
     } finally {
       closeSync(stderrFd);
     }
@@ -170,18 +182,34 @@ class QemuVm implements VmHandle {
   async saveState(path: string): Promise<void> {
     const outgoing = join(this.spec.workDir, 'outgoing.sock');
     await rm(outgoing, { force: true });
-    const received = new Promise<void>((resolve, reject) => {
-      const server = createServer((socket) => {
-        pipeline(socket, createWriteStream(path)).then(() => { server.close(); resolve(); }, reject);
-      });
-      server.once('error', reject);
-      // QEMU runs under the VM's jail uid: the socket (made by us, root) must be its to connect to.
-      server.listen(outgoing, () => chown(outgoing, this.spec.jailUid, this.spec.jailUid).catch(reject));
+    let resolveReceived!: () => void;
+    let rejectReceived!: (error: Error) => void;
+    const received = new Promise<void>((resolve, reject) => { resolveReceived = resolve; rejectReceived = reject; });
+    received.catch(() => undefined);
+    const server = createServer((socket) => {
+      pipeline(socket, createWriteStream(path)).then(resolveReceived, rejectReceived);
     });
-    // The default 32 MiB/s cap would make a 128 MiB guest's save take seconds.
-    await this.qmp.execute('migrate-set-parameters', { 'max-bandwidth': 8 * 1024 * 1024 * 1024 });
-    await this.qmp.execute('migrate', { uri: `unix:${outgoing}` });
-    await received;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(outgoing, resolve);
+      });
+      // QEMU runs under the VM's jail uid: the socket (made by us, root) must be its to connect
+      // to. lchown: never follow a link the jail may have put in its place.
+      await lchown(outgoing, this.spec.jailUid, this.spec.jailUid);
+      // The default 32 MiB/s cap would make a 128 MiB guest's save take seconds.
+      await this.qmp.execute('migrate-set-parameters', { 'max-bandwidth': 8 * 1024 * 1024 * 1024 });
+      await this.qmp.execute('migrate', { uri: `unix:${outgoing}` });
+      // Both: QEMU says it completed, and every byte reached the file. A failed migration
+      // never connects, so waiting on the bytes alone could hang.
+      await Promise.all([received, this.migrationEnd()]);
+    } finally {
+      server.close();
+    }
+  }
+
+  /** Resolves when the outgoing migration completed, throws when it failed or was cancelled. */
+  private async migrationEnd(): Promise<void> {
     for (;;) {
       const info = await this.qmp.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
       if (info.status === 'completed') return;

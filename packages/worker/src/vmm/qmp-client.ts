@@ -9,11 +9,13 @@ export class QmpClient {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private readonly eventListeners: ((event: string) => void)[] = [];
+  private closed = false;
 
   private constructor(private readonly socket: Socket) {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.onData(chunk));
     socket.on('close', () => {
+      this.closed = true;
       for (const { reject } of this.pending.values()) reject(new ScaiError('INTERNAL', 'QEMU monitor closed.'));
       this.pending.clear();
     });
@@ -44,6 +46,7 @@ export class QmpClient {
 
   /** Runs a QMP command and returns its `return` value. */
   execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T> {
+    if (this.closed) return Promise.reject(new ScaiError('INTERNAL', 'QEMU monitor closed (the VM has exited).'));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -67,7 +70,14 @@ export class QmpClient {
       const line = this.buffer.slice(0, newline).trim();
       this.buffer = this.buffer.slice(newline + 1);
       if (!line) continue;
-      const message = JSON.parse(line) as QmpReply;
+      let message: QmpReply;
+      try {
+        message = JSON.parse(line) as QmpReply;
+      } catch {
+        // QEMU runs jailed but untrusted: a garbled monitor closes the monitor, not the worker.
+        this.socket.destroy();
+        return;
+      }
       if (message.event) for (const listener of this.eventListeners) listener(message.event);
       if (message.id === undefined) continue;
       const waiter = this.pending.get(message.id);

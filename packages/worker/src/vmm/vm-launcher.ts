@@ -34,21 +34,23 @@ export class VmLauncher {
     private readonly options: LaunchOptions,
   ) {}
 
-  boot(spec: VmSpec): Promise<RunningVm> {
-    return this.launch(spec, () => this.driver.boot(spec));
+  /** `freshDisk` runs before every attempt, so a retry never boots a disk a killed attempt wrote to. */
+  boot(spec: VmSpec, freshDisk: () => Promise<void>): Promise<RunningVm> {
+    return this.launch(spec, freshDisk, () => this.driver.boot(spec));
   }
 
-  restore(spec: VmSpec, statePath: string): Promise<RunningVm> {
-    return this.launch(spec, () => this.driver.restore(spec, statePath));
+  restore(spec: VmSpec, statePath: string, freshDisk: () => Promise<void>): Promise<RunningVm> {
+    return this.launch(spec, freshDisk, () => this.driver.restore(spec, statePath));
   }
 
-  private async launch(spec: VmSpec, start: () => Promise<VmHandle>): Promise<RunningVm> {
+  private async launch(spec: VmSpec, freshDisk: () => Promise<void>, start: () => Promise<VmHandle>): Promise<RunningVm> {
     const failures: string[] = [];
     for (let attempt = 0; attempt < this.options.attempts; attempt++) {
       this.options.signal?.throwIfAborted();
       const startedAt = performance.now();
       let vm: VmHandle | undefined;
       try {
+        await freshDisk();
         vm = await start();
         const { client, hello } = await Promise.race([
           AgentClient.connect(vm.agentSocketPath, { timeoutMs: this.options.readyTimeoutMs, ...(this.options.signal ? { signal: this.options.signal } : {}) }),
