@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants, createReadStream, createWriteStream, openSync } from 'node:fs';
+import { closeSync, constants, createWriteStream, openSync } from 'node:fs';
 import { lchown, readFile, rm, stat } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ScaiError } from '@scaibunker/contracts';
@@ -27,8 +27,8 @@ const VMM_PIDS = 128;
 /**
  * Boots and restores QEMU `-M microvm` guests: no PCI, no ACPI, no firmware; the kernel is
  * loaded directly (PVH), the root disk, the agent's one virtio-serial port and an RNG are
- * virtio-mmio devices. Migration streams go through unix sockets, not `exec:`, so QEMU's
- * seccomp sandbox can forbid it to spawn anything.
+ * virtio-mmio devices. Migration never uses `exec:` (QEMU's seccomp sandbox forbids it to
+ * spawn anything): state is saved through a unix socket and restored from an inherited fd.
  */
 export class QemuDriver implements VmmDriver {
   readonly name = 'qemu' as const;
@@ -45,15 +45,16 @@ export class QemuDriver implements VmmDriver {
   }
 
   async restore(spec: VmSpec, statePath: string): Promise<VmHandle> {
-    const incoming = join(spec.workDir, 'incoming.sock');
-    const handle = await this.start(spec, ['-incoming', `unix:${incoming}`]);
+    // QEMU reads the state straight from the file as its fd 3: no copy through us, no spawn
+    // inside its sandbox, and the jail uid never needs to read the (root-only) template.
+    const stateFd = openSync(statePath, constants.O_RDONLY);
+    let handle: QemuVm;
     try {
-      await waitForPath(incoming, 5000);
-      await new Promise<void>((resolve, reject) => {
-        const socket = connect(incoming);
-        socket.once('connect', () => pipeline(createReadStream(statePath), socket).then(resolve, reject));
-        socket.once('error', reject);
-      });
+      handle = await this.start(spec, ['-incoming', 'fd:3'], stateFd);
+    } finally {
+      closeSync(stateFd);
+    }
+    try {
       // The template was saved paused, so the restored VM arrives paused: run it once loaded.
       await handle.startAfterIncoming();
     } catch (error) {
@@ -98,8 +99,8 @@ export class QemuDriver implements VmmDriver {
     ];
   }
 
-  private async start(spec: VmSpec, extra: string[]): Promise<QemuVm> {
-    await Promise.all(['agent.sock', 'qmp.sock', 'incoming.sock'].map((f) => rm(join(spec.workDir, f), { force: true })));
+  private async start(spec: VmSpec, extra: string[], incomingFd?: number): Promise<QemuVm> {
+    await Promise.all(['agent.sock', 'qmp.sock'].map((f) => rm(join(spec.workDir, f), { force: true })));
     const stderrPath = join(spec.workDir, 'qemu.stderr');
     const cgroup = await this.options.cgroups.create(spec.id, {
       cpuMillicores: spec.cpuMillicores, memoryBytes: (spec.memoryMb + VMM_OVERHEAD_MB) * 1024 * 1024, pids: VMM_PIDS,
@@ -118,7 +119,7 @@ export class QemuDriver implements VmmDriver {
       // Jailed: its own unprivileged uid/gid, which owns this VM's work directory and nothing
       // else, so it cannot open another VM's disk, sockets or state; plus QEMU's seccomp sandbox.
       child = spawn(this.binary, this.argv(spec, extra), {
-        stdio: ['ignore', 'ignore', stderrFd], detached: true, uid: spec.jailUid, gid: spec.jailUid, cwd: spec.workDir,
+        stdio: incomingFd === undefined ? ['ignore', 'ignore', stderrFd] : ['ignore', 'ignore', stderrFd, incomingFd], detached: true, uid: spec.jailUid, gid: spec.jailUid, cwd: spec.workDir,
       });
     } catch (error) {
       await cgroup.remove();
