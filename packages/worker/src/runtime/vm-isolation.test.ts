@@ -60,3 +60,32 @@ describe('VMs restored from one template', () => {
     expect(status).toMatch(/^Seccomp:\s+2/m);
   });
 });
+
+describe('template housekeeping', () => {
+  it('prunes a template once its image is re-baked, and builds a fresh one on the next start', async () => {
+    const runtime = await testRuntime();
+    const { mkdtempSync, writeFileSync, readdirSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const root = mkdtempSync(join(tmpdir(), 'prune-src-'));
+    const { runCommand } = await import('../host/run-command.js');
+    await runCommand('mkdir', ['-p', join(root, 'bin')]);
+    await runCommand('cp', ['/bin/busybox', join(root, 'bin/busybox')]);
+    await runCommand('ln', ['-s', 'busybox', join(root, 'bin/sh')]);
+    writeFileSync(join(root, 'version'), 'one\n');
+    await runtime.images.bake('prunable', { kind: 'dir', path: root }, 32);
+    const first = await runtime.start({ image: 'prunable', memoryMb: 96 });
+    await first.stop();
+    const templatesDir = join(first.spec.workDir, '..', '..', 'templates');
+    const before = readdirSync(templatesDir).filter((d) => d.startsWith('prunable-'));
+    expect(before).toHaveLength(1);
+    writeFileSync(join(root, 'version'), 'two\n');
+    await runtime.images.bake('prunable', { kind: 'dir', path: root }, 32);
+    expect(await runtime.pruneTemplates()).toEqual(before);
+    const second = await runtime.start({ image: 'prunable', memoryMb: 96 });
+    const proc = second.agent.exec({ argv: ['sh', '-c', 'read v < /version; echo $v'] });
+    const [out] = await Promise.all([collect(proc.stdout), collect(proc.stderr), proc.result]);
+    await second.stop();
+    expect(out.toString()).toBe('two\n');
+  }, 180_000);
+});

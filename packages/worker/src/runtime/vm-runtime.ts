@@ -87,13 +87,21 @@ export class VmRuntime {
       },
     });
     const launcher = new VmLauncher(new QemuDriver({ accelerator: accelerator.accelerator, tscKhz, cgroups }), launchOptions);
-    return new VmRuntime(assets, images, accelerator, launcher, options, uids, vmmVersion);
+    const runtime = new VmRuntime(assets, images, accelerator, launcher, options, uids, vmmVersion);
+    await runtime.pruneTemplates();
+    return runtime;
   }
 
   /** Bakes the built-in images that are missing or carry an old agent: `minimal` and `debian-python`. */
   async ensureBuiltinImages(): Promise<void> {
     await this.images.ensureMinimal();
     await this.images.ensureDebianPython(this.options.cacheDir);
+  }
+
+  /** Removes templates that can never be restored again (see TemplateStore.prune). */
+  async pruneTemplates(): Promise<string[]> {
+    const images = await this.images.list();
+    return this.templates.prune({ imageDigests: new Set(images.map((i) => i.bakeId)), kernelPath: this.assets.kernelPath, vmmVersion: this.vmmVersion });
   }
 
   /** Starts a VM of an image with its own overlay disk; `stop()` also removes its files. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { access, chmod, lchown, lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, lchown, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** A saved, frozen VM to start new VMs from: its device+memory state and its disk. */
@@ -36,6 +36,26 @@ export class TemplateStore {
     return `${identity.image}-${identity.memoryMb}m-${identity.vcpus}c-${digest}`;
   }
 
+  /**
+   * Deletes what can never be restored again: templates whose image was re-baked or removed,
+   * or that were saved by another kernel or QEMU, and builds a crash left half-done. Each
+   * template is about as large as its guest's touched memory, so a long-lived worker must.
+   */
+  async prune(current: { imageDigests: ReadonlySet<string>; kernelPath: string; vmmVersion: string }): Promise<string[]> {
+    const removed: string[] = [];
+    for (const entry of await readdir(this.dir).catch(() => [] as string[])) {
+      const dir = join(this.dir, entry);
+      const identity = await readFile(join(dir, 'identity.json'), 'utf8').then((t) => JSON.parse(t) as TemplateIdentity, () => undefined);
+      const stale = !identity || entry.includes('.building-') || !current.imageDigests.has(identity.imageDigest)
+        || identity.kernelPath !== current.kernelPath || identity.vmmVersion !== current.vmmVersion;
+      if (stale && !this.building.has(entry)) {
+        await rm(dir, { recursive: true, force: true });
+        removed.push(entry);
+      }
+    }
+    return removed;
+  }
+
   /** The template, building it once (concurrent callers share the build) when missing. */
   async get(identity: TemplateIdentity, build: (dir: string) => Promise<{ statePath: string; diskPath: string }>): Promise<Template> {
     const key = TemplateStore.keyOf(identity);
@@ -44,13 +64,13 @@ export class TemplateStore {
     if (await access(join(dir, 'ready')).then(() => true, () => false)) return ready;
     let pending = this.building.get(key);
     if (!pending) {
-      pending = this.build(dir, ready, build).finally(() => this.building.delete(key));
+      pending = this.build(dir, ready, identity, build).finally(() => this.building.delete(key));
       this.building.set(key, pending);
     }
     return pending;
   }
 
-  private async build(dir: string, ready: Template, build: (dir: string) => Promise<{ statePath: string; diskPath: string }>): Promise<Template> {
+  private async build(dir: string, ready: Template, identity: TemplateIdentity, build: (dir: string) => Promise<{ statePath: string; diskPath: string }>): Promise<Template> {
     const staging = `${dir}.building-${process.pid}`;
     await rm(staging, { recursive: true, force: true });
     await mkdir(staging, { recursive: true, mode: 0o755 });
@@ -67,6 +87,7 @@ export class TemplateStore {
       await lchown(disk, 0, 0);
       await chmod(disk, 0o444);
       await chmod(join(staging, 'state.bin'), 0o400);
+      await writeFile(join(staging, 'identity.json'), JSON.stringify(identity));
       await writeFile(join(staging, 'ready'), new Date().toISOString());
       await rm(dir, { recursive: true, force: true });
       await rename(staging, dir);
