@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { ScaiError } from '@scaibunker/contracts';
 import { wouldCreateCycle } from '@scaibunker/core';
 import type { Database, GroupsTable } from '../schema.js';
-import { isUniqueViolation } from '../unique-violation.js';
+import { insertOrConflict } from '../unique-violation.js';
 import type { PageOptions, TenantScope } from './page-options.js';
 
 export type GroupRow = Selectable<GroupsTable>;
@@ -21,12 +21,10 @@ export class GroupRepository {
   ) {}
 
   async create(row: GroupRow): Promise<GroupWithMembers> {
-    try {
-      await this.db.insertInto('groups').values(row).execute();
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new ScaiError('CONFLICT', `A group named "${row.name}" exists in this tenant.`, { details: [{ field: 'name', message: 'already taken in this tenant' }] });
-      throw error;
-    }
+    await insertOrConflict(
+      () => this.db.insertInto('groups').values(row).execute(),
+      () => new ScaiError('CONFLICT', `A group named "${row.name}" exists in this tenant.`, { details: [{ field: 'name', message: 'already taken in this tenant' }] }),
+    );
     return { ...row, member_user_ids: [], member_group_ids: [] };
   }
 

@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { ScaiError } from '@scaibunker/contracts';
 import type { Database, PartnersTable } from '../schema.js';
-import { isUniqueViolation } from '../unique-violation.js';
+import { insertOrConflict } from '../unique-violation.js';
 import type { PageOptions } from './page-options.js';
 
 export type PartnerRow = Selectable<PartnersTable>;
@@ -11,12 +11,10 @@ export class PartnerRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async create(row: PartnerRow): Promise<PartnerRow> {
-    try {
-      await this.db.insertInto('partners').values(row).execute();
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new ScaiError('SLUG_CONFLICT', `A partner with slug "${row.slug}" exists.`, { details: [{ field: 'slug', message: 'already taken' }] });
-      throw error;
-    }
+    await insertOrConflict(
+      () => this.db.insertInto('partners').values(row).execute(),
+      () => new ScaiError('SLUG_CONFLICT', `A partner with slug "${row.slug}" exists.`, { details: [{ field: 'slug', message: 'already taken' }] }),
+    );
     return row;
   }
 

@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { ScaiError } from '@scaibunker/contracts';
 import type { Database, TenantsTable } from '../schema.js';
-import { isUniqueViolation } from '../unique-violation.js';
+import { insertOrConflict } from '../unique-violation.js';
 import type { PageOptions, TenantScope } from './page-options.js';
 
 export type TenantRow = Selectable<TenantsTable>;
@@ -11,12 +11,10 @@ export class TenantRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async create(row: TenantRow): Promise<TenantRow> {
-    try {
-      await this.db.insertInto('tenants').values(row).execute();
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new ScaiError('SLUG_CONFLICT', `A tenant with slug "${row.slug}" exists.`, { details: [{ field: 'slug', message: 'already taken' }] });
-      throw error;
-    }
+    await insertOrConflict(
+      () => this.db.insertInto('tenants').values(row).execute(),
+      () => new ScaiError('SLUG_CONFLICT', `A tenant with slug "${row.slug}" exists.`, { details: [{ field: 'slug', message: 'already taken' }] }),
+    );
     return row;
   }
 

@@ -1,7 +1,7 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import { ScaiError } from '@scaibunker/contracts';
 import type { Database, UsersTable } from '../schema.js';
-import { isUniqueViolation } from '../unique-violation.js';
+import { insertOrConflict } from '../unique-violation.js';
 import type { PageOptions, TenantScope } from './page-options.js';
 
 export type UserRow = Selectable<UsersTable>;
@@ -11,12 +11,10 @@ export class UserRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async create(row: UserRow): Promise<UserRow> {
-    try {
-      await this.db.insertInto('users').values(row).execute();
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new ScaiError('CONFLICT', `A user with email "${row.email}" exists in this tenant.`, { details: [{ field: 'email', message: 'already taken in this tenant' }] });
-      throw error;
-    }
+    await insertOrConflict(
+      () => this.db.insertInto('users').values(row).execute(),
+      () => new ScaiError('CONFLICT', `A user with email "${row.email}" exists in this tenant.`, { details: [{ field: 'email', message: 'already taken in this tenant' }] }),
+    );
     return row;
   }
 
