@@ -1,9 +1,9 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ErrorEnvelope } from '@scaibunker/contracts';
+import { ErrorEnvelope, ScaiError } from '@scaibunker/contracts';
 import { newId } from '@scaibunker/core';
 import type { Repositories } from '@scaibunker/db';
-import { installErrorHandling } from './http/error-handler.js';
+import { errorEnvelope, installErrorHandling, toScaiError } from './http/error-handler.js';
 import { installValidators } from './http/validation.js';
 import './http/request-context.js';
 import { apiKeysRoutes } from './plugins/api-keys/api-keys-routes.js';
@@ -43,8 +43,17 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     bodyLimit: deps.bodyLimitBytes,
     // Client-supplied ids are not trusted: every request gets a fresh `req_` id.
     requestIdHeader: false,
-    return503OnClosing: true,
+    // Shutdown and the router's own refusals (a malformed URL, an over-long parameter) answer
+    // through our envelope too: see the closing hook below and frameworkErrors.
+    return503OnClosing: false,
+    frameworkErrors: (error, request, reply: FastifyReply) => {
+      const scaiError = toScaiError(error);
+      void reply.status(scaiError.status).header('x-request-id', request.id).send(errorEnvelope(scaiError, request.id));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  let closing = false;
+  app.addHook('preClose', async () => { closing = true; });
 
   app.addSchema(ErrorEnvelope);
   installValidators(app, [ErrorEnvelope]);
@@ -52,6 +61,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) {
+      reply.header('connection', 'close');
+      throw new ScaiError('SERVICE_UNAVAILABLE', 'The server is shutting down; retry on another replica or shortly.');
+    }
   });
   // A route whose body is all optional accepts an absent body as `{}`.
   app.addHook('preValidation', async (request) => {

@@ -22,8 +22,11 @@ describe('API key secrets', () => {
 });
 
 describe('ids and cursors', () => {
-  it('sort ids by creation time', () => {
+  it('sort ids by creation time, also within one millisecond', () => {
     expect(newId('user', 1_000) < newId('user', 2_000)).toBe(true);
+    const burst = Array.from({ length: 1000 }, () => newId('audit'));
+    expect([...burst].sort()).toEqual(burst);
+    expect(new Set(burst).size).toBe(1000);
   });
 
   it('round-trips a cursor and rejects a forged one with VALIDATION_ERROR', () => {

@@ -11,8 +11,11 @@ export const Timestamp = Type.String({ format: 'date-time' });
 /** A URL-safe slug: lowercase letters, digits and inner hyphens, 2–63 chars. */
 export const Slug = Type.String({ pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])$', minLength: 2, maxLength: 63 });
 
+/** Text without control characters (NUL included: PostgreSQL refuses it, SQLite would store it). */
+export const PRINTABLE = '^[^\\u0000-\\u001f\\u007f]*$';
+
 /** A display name: 1–200 printable chars. */
-export const DisplayName = Type.String({ minLength: 1, maxLength: 200 });
+export const DisplayName = Type.String({ minLength: 1, maxLength: 200, pattern: PRINTABLE });
 
 /** The success envelope around one value. */
 export const Ok = <T extends TSchema>(data: T) =>

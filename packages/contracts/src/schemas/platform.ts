@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { PERMISSION_KEYS, ROLES } from '../permissions.js';
-import { DisplayName, Id, Slug, Timestamp } from './common.js';
+import { DisplayName, Id, PRINTABLE, Slug, Timestamp } from './common.js';
 
 export const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
 export const PermissionKeySchema = Type.Union(PERMISSION_KEYS.map((k) => Type.Literal(k)));
@@ -108,7 +108,7 @@ export const Group = Type.Object({
 export type Group = Static<typeof Group>;
 
 export const CreateGroupBody = Type.Object(
-  { name: DisplayName, description: Type.Optional(Type.String({ maxLength: 2000 })) },
+  { name: DisplayName, description: Type.Optional(Type.String({ maxLength: 2000, pattern: '^[^\\u0000]*$' })) },
   { additionalProperties: false },
 );
 export type CreateGroupBody = Static<typeof CreateGroupBody>;
@@ -218,7 +218,7 @@ export const AuditQuery = Type.Object(
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
     tenant_id: Type.Optional(Id('tenant')),
-    action: Type.Optional(Type.String({ maxLength: 100 })),
+    action: Type.Optional(Type.String({ maxLength: 100, pattern: PRINTABLE })),
   },
   { additionalProperties: false },
 );

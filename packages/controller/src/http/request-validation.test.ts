@@ -82,6 +82,20 @@ describe('request validation', () => {
     expect(response.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
 
+  it('answers a malformed URL in the envelope with a request id', async () => {
+    const response = await t.admin.get('/v1/users/%zz');
+    expect(response.statusCode).toBe(422);
+    expect(response.body.error.code).toBe('VALIDATION_ERROR');
+    expect(response.body.meta.request_id).toBe(response.headers['x-request-id']);
+  });
+
+  it('refuses control characters in names on both databases, writing nothing', async () => {
+    const response = await t.admin.post('/v1/groups', { name: 'a\u0000b' });
+    expect(response.statusCode).toBe(422);
+    expect(response.body.error.details[0].field).toBe('name');
+    expect(await t.db.selectFrom('groups').select('id').execute()).toEqual([]);
+  });
+
   it('refuses prototype pollution attempts as invalid JSON', async () => {
     const response = await send('{"email":"p@x.test","display_name":"p","__proto__":{"admin":true}}');
     expect(response.statusCode).toBe(400);

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ApiKey, CreateApiKeyBody, CreatedApiKey, IdParams, Ok, Page, ScaiError } from '@scaibunker/contracts';
-import { accessPolicy, decodeCursor, mintApiKey, type Actor } from '@scaibunker/core';
+import { ApiKey, CreateApiKeyBody, CreatedApiKey, IdParams, isPermissionKey, Ok, Page, ScaiError, type Role } from '@scaibunker/contracts';
+import { accessPolicy, decodeCursor, effectivePermissions, mintApiKey, type Actor } from '@scaibunker/core';
 import type { ApiKeyRow, ApiKeyScope, Repositories } from '@scaibunker/db';
 import { Type } from '@sinclair/typebox';
 import { Id } from '@scaibunker/contracts';
@@ -52,6 +52,15 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> =
     const actor = actorOf(request);
     const userId = request.body.user_id ?? actor.userId;
     const { user, tenant } = userId === actor.userId ? await visibleUser(repos, actor, userId) : await manageableUser(repos, actor, userId, request);
+    if (user.id !== actor.userId) {
+      // A key acts with all its user's permissions: minting one must not hand the caller
+      // keys (direct grants, say) they do not hold themselves.
+      const grants = (await repos.grants.listForUser(user.id)).filter(isPermissionKey);
+      const beyond = effectivePermissions(user.role as Role, grants).filter((key) => !actor.permissions.has(key));
+      if (beyond.length > 0) {
+        throw new ScaiError('AUTHZ_PERMISSION_DENIED', `That user holds permissions you do not (${beyond.join(', ')}); you cannot mint a key for them.`);
+      }
+    }
     const minted = mintApiKey();
     const now = new Date();
     const row = await repos.apiKeys.create({

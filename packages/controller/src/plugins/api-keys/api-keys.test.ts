@@ -35,6 +35,17 @@ describe('API keys', () => {
     expect(response.body.error.details).toEqual([{ field: 'expires_in_s', message: 'must be >= 60' }]);
   });
 
+  it('refuses minting a key for a user who holds permissions the caller lacks', async () => {
+    const tenantId = await t.createTenant('mint-guard');
+    const adminA = await t.createUser(tenantId, 'tenant_admin');
+    const adminB = await t.createUser(tenantId, 'tenant_admin');
+    expect((await adminA.client.post('/v1/api-keys', { name: 'ok', user_id: adminB.userId })).statusCode).toBe(201);
+    await t.admin.post(`/v1/users/${adminB.userId}/permissions`, { permission: 'scaibunker:admin' });
+    const refused = await adminA.client.post('/v1/api-keys', { name: 'escalate', user_id: adminB.userId });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.body.error.message).toContain('scaibunker:admin');
+  });
+
   it('lets a tenant admin revoke a user’s key but not a super admin’s', async () => {
     const tenantId = await t.createTenant('keys');
     const admin = await t.createUser(tenantId, 'tenant_admin');

@@ -22,13 +22,18 @@ export const auditHook = fp<{ repos: Repositories }>(
       const note = request.auditNote;
       const actor = request.actor;
       const failed = reply.statusCode >= 400;
+      // Anonymous floods are refused by the per-address limiter; logging each refusal would
+      // let anyone grow the log without bound.
+      if (!actor && note.errorCode === 'RATE_LIMITED') return;
       try {
         await repos.audit.append({
           id: newId('audit'),
           at: new Date().toISOString(),
           actor_user_id: actor?.userId ?? null,
           actor_api_key_id: actor?.apiKeyId ?? null,
-          tenant_id: note.tenantId ?? actor?.tenantId ?? null,
+          // A partner-level action (no tenant noted) belongs to no tenant: never the caller's own,
+          // or that tenant's admins would read about another partner.
+          tenant_id: note.tenantId ?? (note.partnerId ? null : actor?.tenantId ?? null),
           partner_id: note.partnerId ?? actor?.partnerId ?? null,
           action: request.routeOptions.config.auditAction ?? `${request.method} ${url}`,
           target_kind: note.targetKind ?? null,

@@ -34,6 +34,16 @@ describe('audit log', () => {
     ]);
   });
 
+  it('files partner-level actions under no tenant, so tenant admins never read them', async () => {
+    const partner = await t.admin.post('/v1/partners', { slug: 'audit-partner', name: 'P' });
+    const row = await t.db.selectFrom('audit_log').selectAll().where('target_id', '=', partner.body.data.id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ action: 'partner.create', tenant_id: null, partner_id: partner.body.data.id });
+    const me = (await t.admin.get('/v1/me')).body.data;
+    const homeAdmin = await t.createUser(me.tenant.id, 'tenant_admin');
+    const visible = (await homeAdmin.client.get('/v1/audit?limit=200')).body.data.map((r: { target_id: string }) => r.target_id);
+    expect(visible).not.toContain(partner.body.data.id);
+  });
+
   it('is for admins only, scoped to what they administer', async () => {
     const tenantId = await t.createTenant('audit-scope');
     const user = await t.createUser(tenantId, 'tenant_user');

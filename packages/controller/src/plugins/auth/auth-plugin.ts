@@ -28,7 +28,7 @@ export const authPlugin = fp<AuthPluginOptions>(
       try {
         request.actor = await authenticator.authenticate(request.headers.authorization, new Date());
       } catch (error) {
-        if (error instanceof ScaiError && error.code === 'AUTH_TOKEN_INVALID') failuresPerAddress.take(request.ip);
+        if (error instanceof ScaiError && (error.code === 'AUTH_TOKEN_INVALID' || error.code === 'AUTH_TOKEN_MISSING')) failuresPerAddress.take(request.ip);
         throw error;
       }
       const verdict = perKey.take(request.actor.apiKeyId);
