@@ -77,6 +77,7 @@ export class VmRuntime {
     const accelerator = await chooseAccelerator({
       cacheDir: options.cacheDir,
       kernelPath: assets.kernelPath,
+      vmmVersion,
       override: options.acceleratorOverride,
       tryKvmBoot: async () => {
         const probeLauncher = new VmLauncher(new QemuDriver({ accelerator: 'kvm', tscKhz, cgroups }), { readyTimeoutMs: 5000, attempts: 1 });

@@ -1,6 +1,5 @@
-import { access, constants, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCommand } from '../host/run-command.js';
 import type { Accelerator } from './vmm-driver.js';
 
 /** What the probe decided and why; the worker reports it, never assumes it. */
@@ -18,6 +17,8 @@ export interface AcceleratorChoice {
 export async function chooseAccelerator(options: {
   cacheDir: string;
   kernelPath: string;
+  /** The QEMU version line: a new QEMU may decide differently. */
+  vmmVersion: string;
   override?: string | undefined;
   /** Boots one VM with KVM and resolves true when its agent answered in time. */
   tryKvmBoot: () => Promise<boolean>;
@@ -26,8 +27,7 @@ export async function chooseAccelerator(options: {
   if (!(await access('/dev/kvm', constants.R_OK | constants.W_OK).then(() => true, () => false))) {
     return { accelerator: 'tcg', reason: '/dev/kvm is absent or not accessible' };
   }
-  const qemuVersion = (await runCommand('qemu-system-x86_64', ['--version'])).stdout.split('\n')[0] ?? '';
-  const key = `${options.kernelPath}|${qemuVersion}`;
+  const key = `${options.kernelPath}|${options.vmmVersion}`;
   const cachePath = join(options.cacheDir, 'accelerator.json');
   const cached = await readFile(cachePath, 'utf8').then((t) => JSON.parse(t) as { key: string } & AcceleratorChoice, () => undefined);
   if (cached?.key === key) return { accelerator: cached.accelerator, reason: `${cached.reason} (cached)` };
@@ -38,9 +38,4 @@ export async function chooseAccelerator(options: {
   await mkdir(options.cacheDir, { recursive: true });
   await writeFile(cachePath, JSON.stringify({ key, ...choice }));
   return choice;
-}
-
-/** Removes a cached decision (tests, or after a host change). */
-export async function forgetAcceleratorChoice(cacheDir: string): Promise<void> {
-  await rm(join(cacheDir, 'accelerator.json'), { force: true });
 }

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ApiKey, CreateApiKeyBody, CreatedApiKey, IdParams, isPermissionKey, Ok, Page, ScaiError, type Role } from '@scaibunker/contracts';
-import { accessPolicy, decodeCursor, effectivePermissions, mintApiKey, type Actor } from '@scaibunker/core';
+import { accessPolicy, effectivePermissions, mintApiKey, type Actor } from '@scaibunker/core';
 import type { ApiKeyRow, ApiKeyScope, Repositories } from '@scaibunker/db';
 import { Type } from '@sinclair/typebox';
 import { Id } from '@scaibunker/contracts';
-import { ok, page } from '../../http/envelope.js';
+import { ok, page, pageOptions } from '../../http/envelope.js';
 import { actorOf } from '../../http/request-context.js';
 import { withErrors } from '../../http/route-schema.js';
 import { noteTarget, readableScope } from '../../http/tenant-scope.js';
@@ -77,8 +77,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> =
     schema: { tags: ['platform'], summary: 'List API keys: your own, or those you administer', querystring: ApiKeyListQuery, response: withErrors({ 200: Page(ApiKey) }) },
   }, async (request) => {
     const actor = actorOf(request);
-    const limit = request.query.limit ?? 50;
-    const afterId = request.query.cursor ? decodeCursor(request.query.cursor) : undefined;
+    const { limit, afterId } = pageOptions(request.query);
     let scope: ApiKeyScope;
     if (request.query.user_id) {
       if (request.query.user_id !== actor.userId) await manageableUser(repos, actor, request.query.user_id);

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AuditEntry, AuditQuery, Page, ScaiError } from '@scaibunker/contracts';
-import { decodeCursor } from '@scaibunker/core';
 import type { AuditRow, Repositories } from '@scaibunker/db';
-import { page } from '../../http/envelope.js';
+import { page, pageOptions } from '../../http/envelope.js';
 import { actorOf } from '../../http/request-context.js';
 import { withErrors } from '../../http/route-schema.js';
 import { readableScope, requireTenantAdmin, visibleTenant } from '../../http/tenant-scope.js';
@@ -20,9 +19,9 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
   }, async (request) => {
     const actor = actorOf(request);
     if (!ADMIN_ROLES.has(actor.role)) throw new ScaiError('AUTHZ_PERMISSION_DENIED', 'Only administrators may read the audit log.');
-    const { limit = 50, cursor, tenant_id, action } = request.query;
+    const { tenant_id, action } = request.query;
     if (tenant_id) requireTenantAdmin(actor, await visibleTenant(repos, actor, tenant_id));
-    const afterId = cursor ? decodeCursor(cursor) : undefined;
+    const { limit, afterId } = pageOptions(request.query);
     return page(await repos.audit.list(readableScope(actor), { tenantId: tenant_id, action }, { afterId, limit }), limit, present);
   });
 };

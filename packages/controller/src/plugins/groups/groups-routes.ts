@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AddGroupMemberBody, CreateGroupBody, Group, GroupMemberParams, IdParams, Ok, Page, PageQuery, ScaiError } from '@scaibunker/contracts';
-import { decodeCursor, newId, type Actor } from '@scaibunker/core';
+import { newId, type Actor } from '@scaibunker/core';
 import type { GroupWithMembers, Repositories } from '@scaibunker/db';
 import type { FastifyRequest } from 'fastify';
-import { ok, page } from '../../http/envelope.js';
+import { ok, page, pageOptions } from '../../http/envelope.js';
 import { actorOf } from '../../http/request-context.js';
 import { withErrors } from '../../http/route-schema.js';
 import { noteTarget, noteTenant, readableScope, requireTenantAdmin, visibleTenant } from '../../http/tenant-scope.js';
@@ -48,8 +48,7 @@ export const groupsRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = 
   app.get('/v1/groups', {
     schema: { tags: ['platform'], summary: 'List the groups the caller can see', querystring: PageQuery, response: withErrors({ 200: Page(Group) }) },
   }, async (request) => {
-    const limit = request.query.limit ?? 50;
-    const afterId = request.query.cursor ? decodeCursor(request.query.cursor) : undefined;
+    const { limit, afterId } = pageOptions(request.query);
     return page(await repos.groups.list(readableScope(actorOf(request)), { afterId, limit }), limit, present);
   });
 

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { CreatePartnerBody, IdParams, Ok, Page, PageQuery, Partner, ScaiError } from '@scaibunker/contracts';
-import { accessPolicy, decodeCursor, newId } from '@scaibunker/core';
+import { accessPolicy, newId } from '@scaibunker/core';
 import type { PartnerRow, Repositories } from '@scaibunker/db';
-import { ok, page } from '../../http/envelope.js';
+import { ok, page, pageOptions } from '../../http/envelope.js';
 import { actorOf } from '../../http/request-context.js';
 
 import { withErrors } from '../../http/route-schema.js';
@@ -28,8 +28,7 @@ export const partnersRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> 
     schema: { tags: ['platform'], summary: 'List the partners the caller can see', querystring: PageQuery, response: withErrors({ 200: Page(Partner) }) },
   }, async (request) => {
     const actor = actorOf(request);
-    const limit = request.query.limit ?? 50;
-    const afterId = request.query.cursor ? decodeCursor(request.query.cursor) : undefined;
+    const { limit, afterId } = pageOptions(request.query);
     const rows = await repos.partners.list({ afterId, limit }, actor.role === 'super_admin' ? undefined : actor.partnerId);
     return page(rows, limit, present);
   });

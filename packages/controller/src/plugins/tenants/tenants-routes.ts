@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { CreateTenantBody, IdParams, Ok, Page, PageQuery, ScaiError, Tenant } from '@scaibunker/contracts';
-import { accessPolicy, decodeCursor, newId } from '@scaibunker/core';
+import { accessPolicy, newId } from '@scaibunker/core';
 import type { Repositories, TenantRow } from '@scaibunker/db';
-import { ok, page } from '../../http/envelope.js';
+import { ok, page, pageOptions } from '../../http/envelope.js';
 import { actorOf } from '../../http/request-context.js';
 import { readableScope, visibleTenant, noteTarget } from '../../http/tenant-scope.js';
 import { withErrors } from '../../http/route-schema.js';
@@ -33,8 +33,7 @@ export const tenantsRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> =
   app.get('/v1/tenants', {
     schema: { tags: ['platform'], summary: 'List the tenants the caller can see', querystring: PageQuery, response: withErrors({ 200: Page(Tenant) }) },
   }, async (request) => {
-    const limit = request.query.limit ?? 50;
-    const afterId = request.query.cursor ? decodeCursor(request.query.cursor) : undefined;
+    const { limit, afterId } = pageOptions(request.query);
     return page(await repos.tenants.list(readableScope(actorOf(request)), { afterId, limit }), limit, present);
   });
 

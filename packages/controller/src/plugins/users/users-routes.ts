@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { CreateUserBody, IdParams, Ok, Page, ScaiError, UpdateUserBody, User, UserListQuery } from '@scaibunker/contracts';
-import { accessPolicy, decodeCursor, newId } from '@scaibunker/core';
+import { accessPolicy, newId } from '@scaibunker/core';
 import type { Repositories } from '@scaibunker/db';
-import { ok, page } from '../../http/envelope.js';
+import { ok, page, pageOptions } from '../../http/envelope.js';
 import { actorOf } from '../../http/request-context.js';
 import { withErrors } from '../../http/route-schema.js';
 import { listScope, noteTarget, noteTenant, requireTenantAdmin, visibleTenant } from '../../http/tenant-scope.js';
@@ -34,8 +34,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
   app.get('/v1/users', {
     schema: { tags: ['platform'], summary: 'List the users the caller can see', querystring: UserListQuery, response: withErrors({ 200: Page(User) }) },
   }, async (request) => {
-    const limit = request.query.limit ?? 50;
-    const afterId = request.query.cursor ? decodeCursor(request.query.cursor) : undefined;
+    const { limit, afterId } = pageOptions(request.query);
     const scope = await listScope(repos, actorOf(request), request.query.tenant_id);
     return page(await repos.users.list(scope, { afterId, limit }), limit, toUserDto);
   });
