@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Makes a local PostgreSQL 15 (Debian's) available for the test suite: installs it when
 # missing, starts the cluster, and creates the `scaibunker` role the tests connect as.
-# Idempotent: a second run only checks.
+# Idempotent: a second run only checks. The URL to connect with is the only line on stdout:
+# everything the PostgreSQL tools print goes to stderr (pg_ctlcluster prints "Removed stale
+# pid file." on stdout after an unclean stop, which once became part of the URL).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -9,11 +11,11 @@ ensure_apt_packages postgresql-15 postgresql-client-15
 
 if ! pg_lsclusters -h | awk '$1 == "15" && $2 == "main"' | grep -q .; then
   log "creating PostgreSQL 15 cluster"
-  pg_createcluster 15 main >/dev/null
+  pg_createcluster 15 main >&2
 fi
 if ! pg_lsclusters -h | awk '$1 == "15" && $2 == "main" && $4 == "online"' | grep -q .; then
   log "starting PostgreSQL 15"
-  pg_ctlcluster 15 main start
+  pg_ctlcluster 15 main start >&2
 fi
 
 port=$(pg_lsclusters -h | awk '$1 == "15" && $2 == "main" {print $3}')

@@ -8,6 +8,7 @@ source "$root/scripts/lib.sh"
 ensure_apt_packages ca-certificates python3 make g++
 ensure_node_workspace "$root"
 postgres_url=$(bash "$root/scripts/ensure-postgres.sh")
+[[ $postgres_url =~ ^postgres://[^[:space:]]+$ ]] || die "ensure-postgres.sh printed no usable URL: '$postgres_url'"
 bash "$root/scripts/ensure-guest.sh"
 cd "$root"
 
