@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, createWriteStream, openSync } from 'node:fs';
 import { lchown, readFile, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ScaiError } from '@scaibunker/contracts';
@@ -86,6 +86,7 @@ export class QemuDriver implements VmmDriver {
       '-chardev', 'ringbuf,id=console,size=65536',
       '-serial', 'chardev:console',
       '-kernel', spec.kernelPath,
+      ...(spec.initrdPath ? ['-initrd', spec.initrdPath] : []),
       '-append', cmdline,
       '-drive', `id=root,file=${spec.diskPath},format=${spec.diskFormat},if=none,cache=unsafe,discard=unmap,detect-zeroes=unmap`,
       '-device', 'virtio-blk-device,drive=root',
@@ -153,7 +154,6 @@ export class QemuDriver implements VmmDriver {
 }
 
 class QemuVm implements VmHandle {
-  readonly agentSocketPath: string;
   readonly pid: number;
 
   constructor(
@@ -163,13 +163,20 @@ class QemuVm implements VmHandle {
     private readonly qmp: QmpClient,
     private readonly cgroup: VmCgroup,
   ) {
-    this.agentSocketPath = join(spec.workDir, 'agent.sock');
     this.pid = child.pid ?? 0;
     void exited.then(() => qmp.close());
   }
 
   get id(): string {
     return this.spec.id;
+  }
+
+  connectAgent(): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(join(this.spec.workDir, 'agent.sock'));
+      socket.once('connect', () => { socket.off('error', reject); resolve(socket); });
+      socket.once('error', reject);
+    });
   }
 
   async pause(): Promise<void> {

@@ -53,7 +53,7 @@ export class VmLauncher {
         await freshDisk();
         vm = await start();
         const { client, hello } = await Promise.race([
-          AgentClient.connect(vm.agentSocketPath, { timeoutMs: this.options.readyTimeoutMs, ...(this.options.signal ? { signal: this.options.signal } : {}) }),
+          vm.connectAgent().then((link) => AgentClient.attach(link, { timeoutMs: this.options.readyTimeoutMs, ...(this.options.signal ? { signal: this.options.signal } : {}) })),
           vm.exited.then((code) => { throw new Error(`the VMM exited with ${code} before the agent was ready`); }),
         ]);
         const running = vm;

@@ -1,3 +1,5 @@
+import type { Socket } from 'node:net';
+
 /** Which CPU virtualisation runs the guests. */
 export type Accelerator = 'kvm' | 'tcg';
 
@@ -8,6 +10,8 @@ export interface VmSpec {
   /** Directory holding this VM's sockets, disk overlay and logs (created by the caller). */
   workDir: string;
   kernelPath: string;
+  /** An initramfs, for kernels that build their drivers as modules (Debian's stock kernel). */
+  initrdPath?: string;
   /** The root disk: a qcow2 overlay (or raw image) private to this VM. */
   diskPath: string;
   diskFormat: 'qcow2' | 'raw';
@@ -24,10 +28,13 @@ export interface VmSpec {
 export interface VmHandle {
   readonly id: string;
   readonly pid: number;
-  /** The unix socket QEMU serves the agent's virtio-serial port on. */
-  readonly agentSocketPath: string;
   /** Resolves with the exit code when the VMM process ends (for any reason). */
   readonly exited: Promise<number | null>;
+  /**
+   * A byte stream to the guest agent's port: QEMU serves the virtio-serial port on a unix
+   * socket; Firecracker multiplexes vsock ports over one socket with a `CONNECT` handshake.
+   */
+  connectAgent(): Promise<Socket>;
   pause(): Promise<void>;
   resume(): Promise<void>;
   /** Writes the paused VM's device and memory state to a file (the disk is not included). */
