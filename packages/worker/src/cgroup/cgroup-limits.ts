@@ -10,6 +10,8 @@ export interface ProcessLimits {
 
 /** One VM's cgroup, on whichever hierarchy the host mounts. */
 export interface VmCgroup {
+  /** The `cgroup.procs` files a process joins by writing its pid (or "0", itself) to each. */
+  readonly procsFiles: string[];
   addProcess(pid: number): Promise<void>;
   /** Peak memory use, when the hierarchy reports it. */
   memoryPeakBytes(): Promise<number | undefined>;
@@ -53,6 +55,7 @@ class CgroupV2 implements CgroupManager {
     await writeFile(join(dir, 'memory.swap.max'), '0').catch(() => undefined);
     await writeFile(join(dir, 'pids.max'), String(limits.pids));
     return {
+      procsFiles: [join(dir, 'cgroup.procs')],
       addProcess: (pid) => writeFile(join(dir, 'cgroup.procs'), String(pid)),
       memoryPeakBytes: async () => numberIn(join(dir, 'memory.peak')),
       remove: () => rmdir(dir).catch(ignoreMissing),
@@ -74,6 +77,7 @@ class CgroupV1 implements CgroupManager {
     await writeFile(join(dirs.memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes)).catch(() => undefined);
     await writeFile(join(dirs.pids, 'pids.max'), String(limits.pids));
     return {
+      procsFiles: Object.values(dirs).map((dir) => join(dir, 'cgroup.procs')),
       addProcess: async (pid) => { for (const dir of Object.values(dirs)) await writeFile(join(dir, 'cgroup.procs'), String(pid)); },
       memoryPeakBytes: async () => numberIn(join(dirs.memory, 'memory.max_usage_in_bytes')),
       remove: async () => { for (const dir of Object.values(dirs)) await rmdir(dir).catch(ignoreMissing); },

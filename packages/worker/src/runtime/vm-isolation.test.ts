@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, testRuntime } from '../testing/test-runtime.js';
 import type { RuntimeVm } from './vm-runtime.js';
@@ -51,6 +52,25 @@ describe('VMs restored from one template', () => {
     expect(asA(`${b.spec.workDir}/agent.sock`).stderr.toString()).toMatch(/Permission denied/);
     // …while its own disk is its to read.
     expect(asA(a.spec.diskPath).status).toBe(0);
+  });
+
+  it('chroots each VMM into a mount namespace that holds only its own files', () => {
+    // /proc/PID/root is the VMM's own view of the filesystem.
+    const seenByA = (path: string) => existsSync(`/proc/${a.vm.pid}/root${path}`);
+    expect(seenByA(a.spec.diskPath)).toBe(true);
+    expect(seenByA(a.spec.kernelPath)).toBe(true);
+    expect(seenByA(b.spec.workDir)).toBe(false);
+    expect(seenByA(b.spec.diskPath)).toBe(false);
+    expect(seenByA('/etc/passwd')).toBe(false);
+    expect(seenByA('/proc/1')).toBe(false);
+    expect(readlinkSync(`/proc/${a.vm.pid}/ns/mnt`)).not.toBe(readlinkSync('/proc/self/ns/mnt'));
+    // A process inside A's jail (its mount namespace, root and uid) cannot open B's disk: it does not exist there.
+    const inJailA = spawnSync('nsenter', ['--target', String(a.vm.pid), '--mount', '--root', `--setuid=${a.spec.jailUid}`, `--setgid=${a.spec.jailUid}`, 'cat', b.spec.diskPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    expect(inJailA.status).not.toBe(0);
+    expect(inJailA.stderr.toString()).toMatch(/No such file or directory/);
+    const ownDisk = spawnSync('nsenter', ['--target', String(a.vm.pid), '--mount', '--root', `--setuid=${a.spec.jailUid}`, `--setgid=${a.spec.jailUid}`, 'head', '-c', '4', a.spec.diskPath]);
+    expect(ownDisk.status).toBe(0);
+    expect(ownDisk.stdout.subarray(0, 3).toString()).toBe('QFI'); // the qcow2 magic
   });
 
   it('runs each VMM under its jail uid with QEMU’s seccomp sandbox on', async () => {

@@ -70,9 +70,14 @@ export class VmRuntime {
     const tscKhz = await hostTscKhz();
     const cgroups = await detectCgroupManager();
     const uids = new JailUids();
-    const vmmVersion = (await runCommand('qemu-system-x86_64', ['--version'])).stdout.split('\n')[0] ?? '';
+    const qemuBinary = (await runCommand('sh', ['-c', 'command -v qemu-system-x86_64'])).stdout.trim();
+    const vmmVersion = (await runCommand(qemuBinary, ['--version'])).stdout.split('\n')[0] ?? '';
     // The jailed VMM processes traverse the data dir to reach their own work directory.
     await chmod(options.dataDir, 0o711);
+    // Every jail mounts its private tmpfs here, inside its own mount namespace; on the host it stays empty.
+    const jail = { jailerPath: assets.jailerPath, rootDir: join(options.dataDir, 'jail') };
+    await mkdir(jail.rootDir, { recursive: true, mode: 0o755 });
+    const qemu = { qemuBinary, jail, tscKhz, cgroups };
     const launchOptions = { readyTimeoutMs: options.readyTimeoutMs ?? 15_000, attempts: options.bootAttempts ?? 3 };
     const accelerator = await chooseAccelerator({
       cacheDir: options.cacheDir,
@@ -80,14 +85,14 @@ export class VmRuntime {
       vmmVersion,
       override: options.acceleratorOverride,
       tryKvmBoot: async () => {
-        const probeLauncher = new VmLauncher(new QemuDriver({ accelerator: 'kvm', tscKhz, cgroups }), { readyTimeoutMs: 5000, attempts: 1 });
+        const probeLauncher = new VmLauncher(new QemuDriver({ ...qemu, accelerator: 'kvm' }), { readyTimeoutMs: 5000, attempts: 1 });
         const probe = new VmRuntime(assets, images, { accelerator: 'kvm', reason: 'probe' }, probeLauncher, options, uids, vmmVersion);
         const vm = await probe.start({ image: 'minimal', memoryMb: 128, startFrom: 'boot' });
         await vm.stop();
         return true;
       },
     });
-    const launcher = new VmLauncher(new QemuDriver({ accelerator: accelerator.accelerator, tscKhz, cgroups }), launchOptions);
+    const launcher = new VmLauncher(new QemuDriver({ ...qemu, accelerator: accelerator.accelerator }), launchOptions);
     const runtime = new VmRuntime(assets, images, accelerator, launcher, options, uids, vmmVersion);
     await runtime.pruneTemplates();
     return runtime;
@@ -113,7 +118,9 @@ export class VmRuntime {
     const diskMb = Math.max(request.diskMb ?? image.sizeMib, image.sizeMib);
     const template = request.startFrom === 'boot' ? undefined : await this.template(image, memoryMb, vcpus);
     const vm = await this.createVm({ memoryMb, vcpus, cpuMillicores: request.cpuMillicores ?? 1000, ...(request.hostname ? { hostname: request.hostname } : {}) },
-      template ? { backing: template.diskPath, format: 'qcow2', sizeMb: image.sizeMib } : { backing: image.rootfsPath, format: 'raw', sizeMb: diskMb });
+      template
+        ? { backing: template.diskPath, format: 'qcow2', sizeMb: image.sizeMib, chain: [template.diskPath, image.rootfsPath] }
+        : { backing: image.rootfsPath, format: 'raw', sizeMb: diskMb, chain: [image.rootfsPath] });
     try {
       const running = template ? await this.launcher.restore(vm.spec, template.statePath, vm.freshDisk) : await this.launcher.boot(vm.spec, vm.freshDisk);
       try {
@@ -142,7 +149,7 @@ export class VmRuntime {
   private template(image: StoredImage, memoryMb: number, vcpus: number): Promise<Template> {
     const identity = { image: image.name, imageDigest: image.bakeId, kernelPath: this.assets.kernelPath, vmmVersion: this.vmmVersion, memoryMb, vcpus };
     return this.templates.get(identity, async (dir) => {
-      const vm = await this.createVm({ memoryMb, vcpus, cpuMillicores: 1000 * vcpus, hostname: 'template' }, { backing: image.rootfsPath, format: 'raw', sizeMb: image.sizeMib });
+      const vm = await this.createVm({ memoryMb, vcpus, cpuMillicores: 1000 * vcpus, hostname: 'template' }, { backing: image.rootfsPath, format: 'raw', sizeMb: image.sizeMib, chain: [image.rootfsPath] });
       try {
         const running = await this.launcher.boot(vm.spec, vm.freshDisk);
         try {
@@ -168,7 +175,7 @@ export class VmRuntime {
   /** A work directory, a jail uid and an overlay disk for a new VM. */
   private async createVm(
     shape: { memoryMb: number; vcpus: number; cpuMillicores: number; hostname?: string },
-    disk: { backing: string; format: 'raw' | 'qcow2'; sizeMb: number },
+    disk: { backing: string; format: 'raw' | 'qcow2'; sizeMb: number; /** Every file under the overlay: what the jail must show read-only. */ chain: string[] },
   ): Promise<{ spec: VmSpec; freshDisk: () => Promise<void>; cleanUp: () => Promise<void> }> {
     const id = newId('bunker');
     const workDir = join(this.options.dataDir, 'vms', id);
@@ -181,7 +188,7 @@ export class VmRuntime {
     };
     try {
       const spec: VmSpec = {
-        id, workDir, kernelPath: this.assets.kernelPath, diskPath: join(workDir, 'disk.qcow2'), diskFormat: 'qcow2',
+        id, workDir, kernelPath: this.assets.kernelPath, diskPath: join(workDir, 'disk.qcow2'), diskFormat: 'qcow2', sharedFiles: disk.chain,
         memoryMb: shape.memoryMb, vcpus: shape.vcpus, cpuMillicores: shape.cpuMillicores,
         hostname: shape.hostname ?? id.replace('_', '-').slice(0, 20), jailUid,
       };

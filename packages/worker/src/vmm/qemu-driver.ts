@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants, createWriteStream, openSync } from 'node:fs';
+import { closeSync, constants, createWriteStream, existsSync, openSync } from 'node:fs';
 import { lchown, readFile, rm, stat } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -11,13 +11,29 @@ import type { Accelerator, VmHandle, VmmDriver, VmSpec } from './vmm-driver.js';
 
 /** How the QEMU driver runs. */
 export interface QemuDriverOptions {
-  qemuBinary?: string;
+  /** Absolute path: the jail has no PATH lookup of the host's to offer. */
+  qemuBinary: string;
+  /** Starts each VMM in its own mount namespace and chroot (see packages/worker/jailer). */
+  jail: VmmJail;
   accelerator: Accelerator;
   /** Host TSC frequency for `tsc_early_khz` (see host-facts.ts); omitted when unknown. */
   tscKhz: number | undefined;
   /** Puts each VM process in its own cgroup (CPU, memory, pids). */
   cgroups: CgroupManager;
 }
+
+/** Where the jailer is and the (empty, root-owned) directory each jail's tmpfs is mounted on. */
+export interface VmmJail {
+  jailerPath: string;
+  rootDir: string;
+}
+
+/**
+ * What every jail holds read-only besides the VM's own files: QEMU, its libraries, modules
+ * and firmware (all under /usr; the rest are Debian's merged-/usr symlinks, recreated as such).
+ */
+const SYSTEM_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib64'];
+const DEVICES = ['/dev/null', '/dev/zero', '/dev/urandom', '/dev/random'];
 
 /** QEMU's own memory beside guest RAM: TCG code cache (~50 MiB), the mapped kernel, devices. */
 const VMM_OVERHEAD_MB = 160;
@@ -37,7 +53,7 @@ export class QemuDriver implements VmmDriver {
 
   constructor(private readonly options: QemuDriverOptions) {
     this.accelerator = options.accelerator;
-    this.binary = options.qemuBinary ?? 'qemu-system-x86_64';
+    this.binary = options.qemuBinary;
   }
 
   boot(spec: VmSpec): Promise<VmHandle> {
@@ -100,6 +116,19 @@ export class QemuDriver implements VmmDriver {
     ];
   }
 
+  /** The jailer's arguments: who the VMM runs as and the only host paths it can see. */
+  private jailArgs(spec: VmSpec, cgroupProcsFiles: string[]): string[] {
+    const readOnly = [...SYSTEM_PATHS.filter((path) => existsSync(path)), spec.kernelPath, ...(spec.initrdPath ? [spec.initrdPath] : []), ...spec.sharedFiles];
+    const devices = [...DEVICES, ...(this.accelerator === 'kvm' ? ['/dev/kvm'] : [])];
+    return [
+      '--root', this.options.jail.rootDir, '--uid', String(spec.jailUid), '--gid', String(spec.jailUid), '--cwd', spec.workDir,
+      ...cgroupProcsFiles.flatMap((file) => ['--cgroup-procs', file]),
+      ...readOnly.flatMap((path) => ['--ro', path]),
+      '--rw', spec.workDir,
+      ...devices.flatMap((path) => ['--dev', path]),
+    ];
+  }
+
   private async start(spec: VmSpec, extra: string[], incomingFd?: number): Promise<QemuVm> {
     await Promise.all(['agent.sock', 'qmp.sock'].map((f) => rm(join(spec.workDir, f), { force: true })));
     const stderrPath = join(spec.workDir, 'qemu.stderr');
@@ -117,10 +146,12 @@ export class QemuDriver implements VmmDriver {
       throw error;
     }
     try {
-      // Jailed: its own unprivileged uid/gid, which owns this VM's work directory and nothing
-      // else, so it cannot open another VM's disk, sockets or state; plus QEMU's seccomp sandbox.
-      child = spawn(this.binary, this.argv(spec, extra), {
-        stdio: incomingFd === undefined ? ['ignore', 'ignore', stderrFd] : ['ignore', 'ignore', stderrFd, incomingFd], detached: true, uid: spec.jailUid, gid: spec.jailUid, cwd: spec.workDir,
+      // Jailed like Firecracker's jailer does it: the cgroup joined before QEMU allocates
+      // anything, a mount namespace and chroot that hold only this VM's files (another VM's
+      // disk, sockets and state do not exist in there), its own unprivileged uid/gid, and
+      // QEMU's seccomp sandbox on top.
+      child = spawn(this.options.jail.jailerPath, [...this.jailArgs(spec, cgroup.procsFiles), '--', this.binary, ...this.argv(spec, extra)], {
+        stdio: incomingFd === undefined ? ['ignore', 'ignore', stderrFd] : ['ignore', 'ignore', stderrFd, incomingFd], detached: true,
       });
     } catch (error) {
       await cgroup.remove();
@@ -133,8 +164,6 @@ export class QemuDriver implements VmmDriver {
       child.once('error', () => resolve(null));
     }).finally(() => cgroup.remove().catch(() => undefined));
     try {
-      // QEMU has only parsed its arguments by now; guest RAM is not yet touched.
-      if (child.pid) await cgroup.addProcess(child.pid);
       await Promise.race([
         waitForPath(join(spec.workDir, 'qmp.sock'), 10_000),
         exited.then(async (code) => {

@@ -15,12 +15,14 @@ export interface VmSpec {
   /** The root disk: a qcow2 overlay (or raw image) private to this VM. */
   diskPath: string;
   diskFormat: 'qcow2' | 'raw';
+  /** Read-only files the VM reads beside its own: the disk's backing chain (template, base image). */
+  sharedFiles: string[];
   memoryMb: number;
   vcpus: number;
   /** CPU share the VM process may use (1000 = one core), enforced by its cgroup. */
   cpuMillicores: number;
   hostname: string;
-  /** The unprivileged uid/gid the VMM process runs as; owns workDir and nothing else. */
+  /** The unprivileged uid/gid the VMM process runs as; owns workDir and nothing else (see jailer.c). */
   jailUid: number;
 }
 
