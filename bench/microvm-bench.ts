@@ -94,13 +94,17 @@ async function main(): Promise<void> {
 /** Spawn → exit of raw QEMU booting the same kernel and rootfs into `busybox reboot -f`. */
 async function rawQemuFloor(runtime: VmRuntime, dataDir: string): Promise<number[]> {
   const image = await runtime.images.get('minimal');
-  const driver = new QemuDriver({ accelerator: runtime.accelerator.accelerator, tscKhz: await hostTscKhz(), cgroups: await detectCgroupManager() });
+  // Only the driver's command line is used: the floor runs QEMU bare, without jail or cgroup.
+  const driver = new QemuDriver({
+    qemuBinary: 'qemu-system-x86_64', jail: { jailerPath: runtime.assets.jailerPath, rootDir: dataDir },
+    accelerator: runtime.accelerator.accelerator, tscKhz: await hostTscKhz(), cgroups: await detectCgroupManager(),
+  });
   const samples: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const workDir = join(dataDir, `floor-${i}`);
     mkdirSync(workDir);
     const argv = driver.argv({
-      id: `floor-${i}`, workDir, kernelPath: runtime.assets.kernelPath, diskPath: image.rootfsPath, diskFormat: 'raw',
+      id: `floor-${i}`, workDir, kernelPath: runtime.assets.kernelPath, diskPath: image.rootfsPath, diskFormat: 'raw', sharedFiles: [],
       memoryMb: 128, vcpus: 1, cpuMillicores: 1000, hostname: 'floor', jailUid: 0,
     }, ['-snapshot']).map((arg) => arg.replace('init=/sbin/scaibunker-agent', 'init=/bin/busybox').replace(/scaibunker\.hostname=\S+/, 'scaibunker.hostname=floor -- reboot -f'));
     const started = performance.now();

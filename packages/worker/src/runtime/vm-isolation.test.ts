@@ -58,7 +58,7 @@ describe('VMs restored from one template', () => {
     // /proc/PID/root is the VMM's own view of the filesystem.
     const seenByA = (path: string) => existsSync(`/proc/${a.vm.pid}/root${path}`);
     expect(seenByA(a.spec.diskPath)).toBe(true);
-    expect(seenByA(a.spec.kernelPath)).toBe(true);
+    expect(seenByA(a.spec.sharedFiles[0]!)).toBe(true); // the template's disk, read-only
     expect(seenByA(b.spec.workDir)).toBe(false);
     expect(seenByA(b.spec.diskPath)).toBe(false);
     expect(seenByA('/etc/passwd')).toBe(false);

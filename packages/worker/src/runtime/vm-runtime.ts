@@ -3,7 +3,7 @@ import { chmod, chown, lchown, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newId } from '@scaibunker/core';
 import { detectCgroupManager } from '../cgroup/cgroup-limits.js';
-import { createOverlayDisk } from '../disks/overlay-disk.js';
+import { OverlayDisks } from '../disks/overlay-disk.js';
 import { runCommand } from '../host/run-command.js';
 import { ImageStore, type StoredImage } from '../images/image-store.js';
 import { TemplateStore, type Template } from '../templates/template-store.js';
@@ -50,6 +50,7 @@ export interface RuntimeVm extends RunningVm {
  */
 export class VmRuntime {
   private readonly templates: TemplateStore;
+  private readonly overlays: OverlayDisks;
 
   private constructor(
     readonly assets: GuestAssets,
@@ -61,6 +62,7 @@ export class VmRuntime {
     private readonly vmmVersion: string,
   ) {
     this.templates = new TemplateStore(join(options.dataDir, 'templates'));
+    this.overlays = new OverlayDisks(join(options.dataDir, 'disk-blanks'));
   }
 
   static async open(options: VmRuntimeOptions): Promise<VmRuntime> {
@@ -107,7 +109,10 @@ export class VmRuntime {
   /** Removes templates that can never be restored again (see TemplateStore.prune). */
   async pruneTemplates(): Promise<string[]> {
     const images = await this.images.list();
-    return this.templates.prune({ imageDigests: new Set(images.map((i) => i.bakeId)), kernelPath: this.assets.kernelPath, vmmVersion: this.vmmVersion });
+    const pruned = await this.templates.prune({ imageDigests: new Set(images.map((i) => i.bakeId)), kernelPath: this.assets.kernelPath, vmmVersion: this.vmmVersion });
+    // Blank overlays over a pruned template would only take space; the rest are rebuilt on demand.
+    if (pruned.length > 0) await this.overlays.forget();
+    return pruned;
   }
 
   /** Starts a VM of an image with its own overlay disk; `stop()` also removes its files. */
@@ -195,7 +200,7 @@ export class VmRuntime {
       await chown(workDir, jailUid, jailUid);
       const freshDisk = async () => {
         await rm(spec.diskPath, { force: true });
-        await createOverlayDisk(disk.backing, disk.format, spec.diskPath, disk.sizeMb);
+        await this.overlays.create(disk.backing, disk.format, spec.diskPath, disk.sizeMb);
         await lchown(spec.diskPath, jailUid, jailUid);
       };
       return { spec, freshDisk, cleanUp };
