@@ -6,3 +6,5 @@ export * from './group-graph.js';
 export * from './ids.js';
 export * from './api-key-secret.js';
 export * from './cursor.js';
+export * from './bunkers/bunker-lifecycle.js';
+export * from './scheduling/placement.js';
