@@ -46,6 +46,57 @@ export interface AuditLogTable {
   request_id: string;
 }
 
+export interface WorkersTable {
+  id: string;
+  name: string;
+  /** JSON object of string labels. */
+  labels: string;
+  token_hash: string;
+  draining: number;
+  cpu_millicores: number;
+  memory_mb: number;
+  disk_mb: number;
+  gpu_count: number;
+  gpu_type: string | null;
+  version: string | null;
+  accelerator: string | null;
+  session_id: string | null;
+  connected_at: string | null;
+  last_heartbeat_at: string | null;
+  created_at: string;
+}
+export interface WorkerImagesTable { worker_id: string; image: string; state: string; updated_at: string }
+export interface BunkersTable {
+  id: string;
+  tenant_id: string;
+  owner_user_id: string;
+  name: string | null;
+  image: string;
+  lifecycle_mode: string;
+  network_profile: string;
+  cpu_millicores: number;
+  memory_mb: number;
+  disk_mb: number;
+  gpu_count: number;
+  gpu_type: string | null;
+  max_lifetime_s: number | null;
+  idle_timeout_s: number | null;
+  session_type: string;
+  session_ref: string | null;
+  /** JSON object string → string. */
+  label_set: string;
+  /** JSON object string → string. */
+  env_vars: string;
+  status: string;
+  failure_reason: string | null;
+  worker_id: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  last_activity_at: string;
+  ended_at: string | null;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   partners: PartnersTable;
@@ -59,4 +110,7 @@ export interface Database {
   module_settings: ModuleSettingsTable;
   module_configs: ModuleConfigsTable;
   audit_log: AuditLogTable;
+  workers: WorkersTable;
+  worker_images: WorkerImagesTable;
+  bunkers: BunkersTable;
 }

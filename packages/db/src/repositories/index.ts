@@ -2,12 +2,14 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 import { ApiKeyRepository } from './api-key-repository.js';
 import { AuditRepository } from './audit-repository.js';
+import { BunkerRepository } from './bunker-repository.js';
 import { GrantRepository } from './grant-repository.js';
 import { GroupRepository } from './group-repository.js';
 import { ModuleRepository } from './module-repository.js';
 import { PartnerRepository } from './partner-repository.js';
 import { TenantRepository } from './tenant-repository.js';
 import { UserRepository } from './user-repository.js';
+import { WorkerRepository } from './worker-repository.js';
 
 /** Every repository of the platform, over one database. */
 export interface Repositories {
@@ -19,6 +21,8 @@ export interface Repositories {
   apiKeys: ApiKeyRepository;
   modules: ModuleRepository;
   audit: AuditRepository;
+  workers: WorkerRepository;
+  bunkers: BunkerRepository;
 }
 
 export function createRepositories(db: Kysely<Database>, kind: 'sqlite' | 'postgres'): Repositories {
@@ -31,6 +35,8 @@ export function createRepositories(db: Kysely<Database>, kind: 'sqlite' | 'postg
     apiKeys: new ApiKeyRepository(db),
     modules: new ModuleRepository(db),
     audit: new AuditRepository(db),
+    workers: new WorkerRepository(db),
+    bunkers: new BunkerRepository(db, kind),
   };
 }
 
@@ -41,3 +47,6 @@ export type { GroupRow, GroupWithMembers } from './group-repository.js';
 export type { PartnerRow } from './partner-repository.js';
 export type { TenantRow } from './tenant-repository.js';
 export type { UserRow } from './user-repository.js';
+export type { WorkerRow, WorkerRegistration, WorkerUsage } from './worker-repository.js';
+export { RESOURCE_HOLDING_STATUSES } from './worker-repository.js';
+export type { BunkerRow, BunkerFilter } from './bunker-repository.js';
