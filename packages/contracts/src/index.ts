@@ -4,3 +4,4 @@ export * from './permissions.js';
 export * from './modules.js';
 export * from './schemas/common.js';
 export * from './schemas/platform.js';
+export * from './schemas/bunkers.js';

@@ -1,0 +1,140 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { DisplayName, Id, PRINTABLE, Timestamp } from './common.js';
+
+const Literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
+
+export const LIFECYCLE_MODE_VALUES = ['ephemeral', 'session', 'persistent'] as const;
+export const NETWORK_PROFILE_VALUES = ['isolated', 'registry', 'allowlisted', 'unrestricted', 'transit'] as const;
+export const BUNKER_STATUS_VALUES = ['pending', 'provisioning', 'running', 'paused', 'terminated', 'failed'] as const;
+export const SESSION_TYPE_VALUES = ['standalone', 'scaicore', 'scaiwave', 'api'] as const;
+
+/** An image name: lowercase, digits, `.`, `_`, `-`, 1–64 chars. */
+export const ImageName = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' });
+
+/** string → string maps (labels, environment). Keys are bounded; values are printable. */
+const LabelSet = Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$' }), Type.String({ maxLength: 256, pattern: PRINTABLE }), { maxProperties: 64 });
+const EnvVars = Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' }), Type.String({ maxLength: 32_768 }), { maxProperties: 256 });
+
+export const TransitInterface = Type.Object({
+  if_name: Type.String({ pattern: '^[a-z][a-z0-9]{0,14}$' }),
+  bridge_name: Type.String({ minLength: 1, maxLength: 64, pattern: PRINTABLE }),
+  spoof_guard: Type.Optional(Type.Boolean({ default: true })),
+  mac: Type.Optional(Type.String({ pattern: '^[0-9a-f]{2}(:[0-9a-f]{2}){5}$' })),
+}, { additionalProperties: false });
+
+export const CreateBunkerBody = Type.Object({
+  image: ImageName,
+  lifecycle_mode: Type.Optional(Literals(LIFECYCLE_MODE_VALUES)),
+  name: Type.Optional(DisplayName),
+  network_profile: Type.Optional(Literals(NETWORK_PROFILE_VALUES)),
+  network_allowlist: Type.Optional(Type.Array(Type.String({ maxLength: 253 }), { maxItems: 256 })),
+  cpu_millicores: Type.Optional(Type.Integer({ minimum: 100, maximum: 64_000 })),
+  memory_mb: Type.Optional(Type.Integer({ minimum: 64, maximum: 262_144 })),
+  disk_mb: Type.Optional(Type.Integer({ minimum: 64, maximum: 4_194_304 })),
+  gpu_count: Type.Optional(Type.Integer({ minimum: 0, maximum: 16 })),
+  gpu_type: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64, pattern: PRINTABLE }), Type.Null()])),
+  max_lifetime_s: Type.Optional(Type.Union([Type.Integer({ minimum: 10, maximum: 31_536_000 }), Type.Null()])),
+  idle_timeout_s: Type.Optional(Type.Union([Type.Integer({ minimum: 10, maximum: 31_536_000 }), Type.Null()])),
+  session_type: Type.Optional(Literals(SESSION_TYPE_VALUES)),
+  session_ref: Type.Optional(Type.String({ maxLength: 256, pattern: PRINTABLE })),
+  label_set: Type.Optional(LabelSet),
+  env_vars: Type.Optional(EnvVars),
+  interfaces: Type.Optional(Type.Array(TransitInterface, { maxItems: 8 })),
+  bandwidth_mbit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+  from_snapshot: Type.Optional(Id('snapshot')),
+}, { additionalProperties: false });
+export type CreateBunkerBody = Static<typeof CreateBunkerBody>;
+
+export const Bunker = Type.Object({
+  id: Id('bunker'),
+  tenant_id: Id('tenant'),
+  owner_user_id: Id('user'),
+  name: Type.Union([Type.String(), Type.Null()]),
+  image: Type.String(),
+  lifecycle_mode: Literals(LIFECYCLE_MODE_VALUES),
+  network_profile: Literals(NETWORK_PROFILE_VALUES),
+  cpu_millicores: Type.Integer(),
+  memory_mb: Type.Integer(),
+  disk_mb: Type.Integer(),
+  gpu_count: Type.Integer(),
+  gpu_type: Type.Union([Type.String(), Type.Null()]),
+  max_lifetime_s: Type.Union([Type.Integer(), Type.Null()]),
+  idle_timeout_s: Type.Union([Type.Integer(), Type.Null()]),
+  session_type: Literals(SESSION_TYPE_VALUES),
+  session_ref: Type.Union([Type.String(), Type.Null()]),
+  label_set: Type.Record(Type.String(), Type.String()),
+  env_var_names: Type.Array(Type.String(), { description: 'Names only: values are never read back.' }),
+  status: Literals(BUNKER_STATUS_VALUES),
+  failure_reason: Type.Union([Type.String(), Type.Null()]),
+  worker_id: Type.Union([Id('worker'), Type.Null()]),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  started_at: Type.Union([Timestamp, Type.Null()]),
+  last_activity_at: Timestamp,
+  ended_at: Type.Union([Timestamp, Type.Null()]),
+  expires_at: Type.Union([Timestamp, Type.Null()], { description: 'When max_lifetime_s ends it, if set.' }),
+});
+export type Bunker = Static<typeof Bunker>;
+
+export const BunkerParams = Type.Object({ bunker_id: Id('bunker') }, { additionalProperties: false });
+
+export const BunkerListQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  status: Type.Optional(Literals(BUNKER_STATUS_VALUES)),
+  lifecycle: Type.Optional(Literals(LIFECYCLE_MODE_VALUES)),
+}, { additionalProperties: false });
+export type BunkerListQuery = Static<typeof BunkerListQuery>;
+
+export const Resources = Type.Object({
+  cpu_millicores: Type.Integer(), memory_mb: Type.Integer(), disk_mb: Type.Integer(), gpu_count: Type.Integer(),
+});
+
+export const Worker = Type.Object({
+  id: Id('worker'),
+  name: Type.String(),
+  labels: Type.Record(Type.String(), Type.String()),
+  status: Literals(['online', 'offline', 'draining'] as const),
+  draining: Type.Boolean(),
+  capacity: Resources,
+  usage: Type.Composite([Resources, Type.Object({ bunkers: Type.Integer() })]),
+  gpu_type: Type.Union([Type.String(), Type.Null()]),
+  version: Type.Union([Type.String(), Type.Null()]),
+  accelerator: Type.Union([Type.String(), Type.Null()]),
+  images: Type.Record(Type.String(), Type.String(), { description: 'Image name → state (ready, pulling, failed).' }),
+  connected_at: Type.Union([Timestamp, Type.Null()]),
+  last_heartbeat: Type.Union([Timestamp, Type.Null()]),
+  created_at: Timestamp,
+});
+export type Worker = Static<typeof Worker>;
+
+export const WorkerParams = Type.Object({ worker_id: Id('worker') }, { additionalProperties: false });
+
+export const CreateWorkerBody = Type.Object({
+  name: Type.String({ pattern: '^[a-z0-9](?:[a-z0-9.-]{0,61}[a-z0-9])?$' }),
+  labels: Type.Optional(LabelSet),
+}, { additionalProperties: false });
+export type CreateWorkerBody = Static<typeof CreateWorkerBody>;
+
+export const CreatedWorker = Type.Composite([Worker, Type.Object({ token: Type.String({ description: 'Shown once: the credential the worker daemon dials in with.' }) })]);
+
+export const ExecBody = Type.Object({
+  command: Type.Union([Type.String({ minLength: 1, maxLength: 131_072 }), Type.Array(Type.String({ maxLength: 131_072 }), { minItems: 1, maxItems: 4096 })]),
+  cwd: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: '^/' })),
+  env: Type.Optional(EnvVars),
+  user: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_-]{0,31}$|^[0-9]{1,10}$' })),
+  stdin: Type.Optional(Type.String({ maxLength: 10_485_760 })),
+  timeout_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+}, { additionalProperties: false });
+export type ExecBody = Static<typeof ExecBody>;
+
+export const ExecResult = Type.Object({
+  exit_code: Type.Union([Type.Integer(), Type.Null()]),
+  signal: Type.Union([Type.String(), Type.Null()]),
+  stdout: Type.String(),
+  stderr: Type.String(),
+  duration_ms: Type.Integer(),
+  timed_out: Type.Boolean(),
+  truncated: Type.Boolean(),
+});
+export type ExecResult = Static<typeof ExecResult>;
