@@ -36,3 +36,17 @@ export function secretMatches(secret: string, storedHash: string): boolean {
   const stored = Buffer.from(storedHash, 'hex');
   return presented.length === stored.length && timingSafeEqual(presented, stored);
 }
+
+/** A worker's credential: `<worker id>.<40 random chars>`, stored as its SHA-256 like an API key's. */
+export function mintWorkerToken(): { workerId: string; token: string; tokenHash: string } {
+  const workerId = newId('worker');
+  const token = `${workerId}.${randomChars(40)}`;
+  return { workerId, token, tokenHash: hashSecret(token) };
+}
+
+const WORKER_TOKEN_PATTERN = /^(wrk_[0-9a-z]{26})\.([0-9a-z]{40})$/;
+
+/** The worker id inside a presented worker token, or null when it is not shaped like one. */
+export function workerIdOf(token: string): string | null {
+  return WORKER_TOKEN_PATTERN.exec(token)?.[1] ?? null;
+}

@@ -1,4 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
+import { ScaiError } from '@scaibunker/contracts';
+import { insertOrConflict } from '../unique-violation.js';
 import type { Database, WorkersTable } from '../schema.js';
 import type { PageOptions } from './page-options.js';
 
@@ -27,8 +29,12 @@ export const RESOURCE_HOLDING_STATUSES = ['pending', 'provisioning', 'running', 
 export class WorkerRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** Names are unique: a taken one answers CONFLICT. */
   async create(row: WorkerRow): Promise<WorkerRow> {
-    await this.db.insertInto('workers').values(row).execute();
+    await insertOrConflict(
+      () => this.db.insertInto('workers').values(row).execute(),
+      () => new ScaiError('CONFLICT', `A worker named "${row.name}" exists.`, { details: [{ field: 'name', message: 'already taken' }] }),
+    );
     return row;
   }
 

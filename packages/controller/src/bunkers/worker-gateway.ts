@@ -1,0 +1,49 @@
+import type { ExecBody, ExecResult } from '@scaibunker/contracts';
+
+/** What a worker needs to start one bunker's microVM. */
+export interface BunkerLaunch {
+  bunkerId: string;
+  image: string;
+  cpuMillicores: number;
+  memoryMb: number;
+  diskMb: number;
+  envVars: Record<string, string>;
+}
+
+/**
+ * The controller's way to reach workers: implemented by the worker hub over each worker's
+ * link, so the bunker service stays free of transport details. Every call fails with
+ * WORKER_UNAVAILABLE when the worker's link is down.
+ */
+export interface WorkerGateway {
+  startBunker(workerId: string, launch: BunkerLaunch): Promise<void>;
+  stopBunker(workerId: string, bunkerId: string): Promise<void>;
+  pauseBunker(workerId: string, bunkerId: string): Promise<void>;
+  resumeBunker(workerId: string, bunkerId: string): Promise<void>;
+  exec(workerId: string, bunkerId: string, request: ExecRequest): Promise<ExecResult>;
+}
+
+/** A sync exec as the worker runs it: argv resolved, environment merged, caps applied. */
+export interface ExecRequest {
+  argv: string[];
+  env: Record<string, string>;
+  cwd?: string | undefined;
+  user?: string | undefined;
+  stdin?: string | undefined;
+  timeoutS: number;
+  /** Bytes of stdout and of stderr kept; the rest is dropped and `truncated` set. */
+  outputCapBytes: number;
+}
+
+/** Turns the API's exec body into what the worker runs: a string runs under `/bin/sh -c`. */
+export function toExecRequest(body: ExecBody, envVars: Record<string, string>, defaults: { timeoutS: number; outputCapBytes: number }): ExecRequest {
+  return {
+    argv: typeof body.command === 'string' ? ['/bin/sh', '-c', body.command] : body.command,
+    env: { ...envVars, ...body.env },
+    cwd: body.cwd,
+    user: body.user,
+    stdin: body.stdin,
+    timeoutS: body.timeout_s ?? defaults.timeoutS,
+    outputCapBytes: defaults.outputCapBytes,
+  };
+}
