@@ -1,0 +1,166 @@
+import { ScaiError } from '@scaibunker/contracts';
+import type { AgentClient } from '../agent/agent-client.js';
+import type { RuntimeVm, VmRuntime } from '../runtime/vm-runtime.js';
+
+/** What the controller asks a worker to start. */
+export interface BunkerLaunch {
+  bunkerId: string;
+  image: string;
+  cpuMillicores: number;
+  memoryMb: number;
+  diskMb: number;
+  envVars: Record<string, string>;
+}
+
+/** A sync exec as the controller sends it (see the controller's worker-gateway.ts). */
+export interface HostExecRequest {
+  argv: string[];
+  env: Record<string, string>;
+  cwd?: string | undefined;
+  user?: string | undefined;
+  stdin?: string | undefined;
+  timeoutS: number;
+  outputCapBytes: number;
+}
+
+export interface HostExecResult {
+  exit_code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  duration_ms: number;
+  timed_out: boolean;
+  truncated: boolean;
+}
+
+/** Commands run as this account unless the caller asks (and may ask) for another. */
+const DEFAULT_USER = 'user';
+const FALLBACK_IDS = { uid: 1000, gid: 1000, home: '/' };
+
+const SIGNAL_NAMES: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
+
+/**
+ * The bunkers one worker runs: a microVM each, started from the image's template. Calls for
+ * a bunker this host does not run answer NOT_FOUND, so the controller can tell a lost VM.
+ */
+export class BunkerHost {
+  private readonly vms = new Map<string, RuntimeVm>();
+  private readonly starting = new Map<string, Promise<void>>();
+
+  constructor(private readonly runtime: VmRuntime) {}
+
+  /** Ids of the bunkers running here (for the controller to reconcile after a reconnect). */
+  ids(): string[] {
+    return [...this.vms.keys()];
+  }
+
+  async start(launch: BunkerLaunch): Promise<void> {
+    if (this.vms.has(launch.bunkerId)) return;
+    const pending = this.starting.get(launch.bunkerId);
+    if (pending) return pending;
+    const started = (async () => {
+      const vm = await this.runtime.start({
+        image: launch.image, memoryMb: launch.memoryMb, cpuMillicores: launch.cpuMillicores, diskMb: launch.diskMb,
+        vcpus: Math.max(1, Math.ceil(launch.cpuMillicores / 1000)), hostname: launch.bunkerId.replace('_', '-'),
+      });
+      // A stop that came while it booted wins.
+      if (!this.starting.has(launch.bunkerId)) {
+        await vm.stop();
+        throw new ScaiError('CONFLICT', 'The bunker was stopped while it started.');
+      }
+      this.vms.set(launch.bunkerId, vm);
+    })().finally(() => this.starting.delete(launch.bunkerId));
+    this.starting.set(launch.bunkerId, started);
+    return started;
+  }
+
+  /** Stops a bunker's VM and removes its files; stopping an unknown bunker is a no-op. */
+  async stop(bunkerId: string): Promise<void> {
+    this.starting.delete(bunkerId);
+    const vm = this.vms.get(bunkerId);
+    if (!vm) return;
+    this.vms.delete(bunkerId);
+    await vm.stop();
+  }
+
+  async pause(bunkerId: string): Promise<void> {
+    await this.vm(bunkerId).vm.pause();
+  }
+
+  async resume(bunkerId: string): Promise<void> {
+    await this.vm(bunkerId).vm.resume();
+  }
+
+  /** Runs a command to its end, keeping at most `outputCapBytes` of each stream. */
+  async exec(bunkerId: string, request: HostExecRequest): Promise<HostExecResult> {
+    const { agent } = this.vm(bunkerId);
+    const ids = await resolveUser(agent, request.user ?? DEFAULT_USER, request.user !== undefined);
+    const started = performance.now();
+    const proc = agent.exec({
+      argv: request.argv, env: { HOME: ids.home, ...request.env }, cwd: request.cwd ?? ids.home,
+      uid: ids.uid, gid: ids.gid, timeoutMs: request.timeoutS * 1000, stdin: request.stdin !== undefined,
+    });
+    let truncated = false;
+    const collect = (stream: NodeJS.ReadableStream) => new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let kept = 0;
+      // Past the cap the output is still read (and dropped), so the process never stalls on a full pipe.
+      stream.on('data', (chunk: Buffer) => {
+        const room = request.outputCapBytes - kept;
+        if (room <= 0) { truncated = true; return; }
+        if (chunk.length > room) truncated = true;
+        const part = chunk.subarray(0, room);
+        chunks.push(part);
+        kept += part.length;
+      });
+      stream.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      stream.once('error', reject);
+    });
+    if (request.stdin !== undefined) {
+      await proc.write(request.stdin);
+      proc.closeStdin();
+    }
+    const [stdout, stderr, result] = await Promise.all([collect(proc.stdout), collect(proc.stderr), proc.result]);
+    return {
+      exit_code: result.signal ? null : result.exitCode,
+      signal: result.signal ? SIGNAL_NAMES[result.signal] ?? `SIG${result.signal}` : null,
+      stdout, stderr, duration_ms: Math.round(performance.now() - started), timed_out: result.timedOut, truncated,
+    };
+  }
+
+  /** Stops every VM (worker shutdown). */
+  async stopAll(): Promise<void> {
+    await Promise.all(this.ids().map((id) => this.stop(id)));
+  }
+
+  private vm(bunkerId: string): RuntimeVm {
+    const vm = this.vms.get(bunkerId);
+    if (!vm) throw new ScaiError('NOT_FOUND', `Bunker ${bunkerId} does not run on this worker.`);
+    return vm;
+  }
+}
+
+/** Resolves a user name or numeric id against the guest's /etc/passwd. */
+async function resolveUser(agent: AgentClient, user: string, asked: boolean): Promise<{ uid: number; gid: number; home: string }> {
+  const passwd = await readSmallFile(agent, '/etc/passwd', 1 << 20).catch(() => '');
+  for (const line of passwd.split('\n')) {
+    const [name, , uid, gid, , home] = line.split(':');
+    if (name === user || uid === user) return { uid: Number(uid), gid: Number(gid), home: home || '/' };
+  }
+  if (/^\d+$/.test(user)) return { uid: Number(user), gid: Number(user), home: '/' };
+  if (!asked) return FALLBACK_IDS;
+  throw new ScaiError('VALIDATION_ERROR', `No user "${user}" in the bunker's image.`, { details: [{ field: 'user', message: 'unknown in the image' }] });
+}
+
+/** Reads a small guest file whole, refusing one beyond `maxBytes`. */
+async function readSmallFile(agent: AgentClient, path: string, maxBytes: number): Promise<string> {
+  const file = await agent.readFile(path);
+  if (file.size > maxBytes) {
+    file.content.destroy();
+    throw new Error(`${path} is larger than ${maxBytes} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of file.content) chunks.push(chunk as Buffer);
+  await file.done;
+  return Buffer.concat(chunks).toString('utf8');
+}
