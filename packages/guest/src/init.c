@@ -1,7 +1,6 @@
 #include "init.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <net/if.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -10,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "util.h"
 
 #define HOSTNAME_ARG "scaibunker.hostname="
@@ -50,17 +50,10 @@ static void loopback_up(void)
 
 static void hostname_from_cmdline(void)
 {
-	char line[4096];
-	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, line, sizeof line - 1);
-	if (fd >= 0) close(fd);
-	if (n <= 0) return;
-	line[n] = 0;
-	for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n")) {
-		if (strncmp(tok, HOSTNAME_ARG, strlen(HOSTNAME_ARG))) continue;
-		const char *name = tok + strlen(HOSTNAME_ARG);
-		if (sethostname(name, strlen(name)) < 0) agent_log("sethostname: %s", strerror(errno));
-	}
+	char line[CMDLINE_MAX];
+	size_t n = 0;
+	const char *name = cmdline_read(line, sizeof line) ? cmdline_value(line, HOSTNAME_ARG, &n) : NULL;
+	if (name && sethostname(name, n) < 0) agent_log("sethostname: %s", strerror(errno));
 }
 
 void init_system(void)

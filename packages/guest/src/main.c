@@ -13,6 +13,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "exec.h"
 #include "init.h"
 #include "link.h"
@@ -29,7 +30,8 @@ static struct pollset ps;
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: scaibunker-agent --serve | --connect SOCKET | --version\n"
+	fprintf(stderr, "usage: scaibunker-agent --serve | --connect SOCKET | --listen SOCKET"
+			" | --version\n"
 			"  (as PID 1 it takes no arguments: it sets up the guest and serves)\n");
 	return 2;
 }
@@ -74,6 +76,17 @@ static void on_signals(int sfd)
 	}
 }
 
+/* The kernel command line picks the link: the virtio-serial port unless it says vsock. */
+static void start_port(void)
+{
+	char line[CMDLINE_MAX];
+	struct transport t;
+	const char *bad = cmdline_transport(cmdline_read(line, sizeof line) ? line : "", &t);
+	if (bad) agent_log("%s", bad);
+	if (t.kind == TRANSPORT_VSOCK) port_start_listen(t.vsock_port, NULL);
+	else port_start(NULL);
+}
+
 static int timeout_ms(int64_t now, int64_t a, int64_t b)
 {
 	int64_t next = !a ? b : !b ? a : a < b ? a : b;
@@ -100,7 +113,7 @@ static _Noreturn void serve(int sfd)
 
 		ps.n = 0;
 		pollset_add(&ps, sfd, POLLIN, NULL, 0);
-		int link_at = port_poll(&ps);
+		port_poll(&ps);
 		streams_poll(&ps);
 		int timeout = rerun ? 0 : timeout_ms(now, streams_next_deadline(), port_deadline());
 		if (sfd < 0 && (timeout < 0 || timeout > REAP_POLL_MS)) timeout = REAP_POLL_MS;
@@ -110,23 +123,24 @@ static _Noreturn void serve(int sfd)
 		}
 		streams_mark_ready(&ps);
 		if (sfd < 0 || ps.fd[0].revents) on_signals(sfd);
-		if (link_at >= 0 && ps.fd[link_at].revents) port_events(ps.fd[link_at].revents);
+		port_events(&ps);
 	}
 }
 
 int main(int argc, char **argv)
 {
 	bool pid1 = getpid() == 1;
-	const char *socket_path = NULL;
+	const char *socket_path = NULL, *listen_path = NULL;
 	if (!pid1) {
 		if (argc == 2 && !strcmp(argv[1], "--version")) {
 			printf("scaibunker-agent %s (protocol %d)\n", AGENT_VERSION, PROTO_VERSION);
 			return 0;
 		}
 		if (argc == 3 && !strcmp(argv[1], "--connect")) socket_path = argv[2];
+		else if (argc == 3 && !strcmp(argv[1], "--listen")) listen_path = argv[2];
 		else if (argc != 2 || strcmp(argv[1], "--serve")) return usage();
 	}
-	agent_host_test = socket_path != NULL;
+	agent_host_test = socket_path || listen_path;
 
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -147,6 +161,8 @@ int main(int argc, char **argv)
 
 	int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sfd < 0) agent_log("signalfd: %s; reaping every %d ms", strerror(errno), REAP_POLL_MS);
-	port_start(socket_path);
+	if (socket_path) port_start(socket_path);
+	else if (listen_path) port_start_listen(VSOCK_PORT_DEFAULT, listen_path);
+	else start_port();
 	serve(sfd);
 }

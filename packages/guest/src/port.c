@@ -23,10 +23,26 @@
 #define RETRY_MS 20
 #define REOPEN_MS 100
 
+/* From linux/vm_sockets.h, which musl does not ship. */
+struct sockaddr_vm {
+	sa_family_t svm_family;
+	unsigned short svm_reserved1;
+	unsigned int svm_port;
+	unsigned int svm_cid;
+	unsigned char svm_zero[sizeof(struct sockaddr) - sizeof(sa_family_t) - sizeof(unsigned short) -
+			       2 * sizeof(unsigned int)];
+};
+#define VMADDR_CID_ANY 0xffffffffu
+
 static enum { CLOSED, UP, AWAY } state = CLOSED;
 static int fd = -1;
 static int64_t retry_at;
 static const char *socket_path;
+static bool vsock; /* serve connections accepted on listen_fd instead of the virtio port */
+static uint32_t vsock_port;
+static const char *listen_path; /* --listen: a unix socket in place of the vsock port */
+static int listen_fd = -1;
+static int link_at = -1, listen_at = -1; /* their indices in the last pollset */
 static bool told_missing, told_failed; /* the console hears of each once */
 
 static int open_virtio(void)
@@ -52,17 +68,49 @@ static int open_virtio(void)
 	return found;
 }
 
+static bool unix_address(struct sockaddr_un *sa, const char *path)
+{
+	*sa = (struct sockaddr_un){.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof sa->sun_path) {
+		errno = ENAMETOOLONG;
+		return false;
+	}
+	strcpy(sa->sun_path, path);
+	return true;
+}
+
 static int open_socket(const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof sa.sun_path) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sa.sun_path, path);
+	struct sockaddr_un sa;
+	if (!unix_address(&sa, path)) return -1;
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0) return -1;
 	if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0 || fcntl(s, F_SETFL, O_NONBLOCK) < 0) {
+		int err = errno;
+		close(s);
+		errno = err;
+		return -1;
+	}
+	return s;
+}
+
+/* The vsock port (any CID: a restored snapshot may have another), or --listen's socket. */
+static int listen_socket(void)
+{
+	struct sockaddr_vm vm = {.svm_family = AF_VSOCK, .svm_port = vsock_port};
+	vm.svm_cid = VMADDR_CID_ANY;
+	struct sockaddr_un un;
+	struct sockaddr *sa = (struct sockaddr *)&vm;
+	socklen_t len = sizeof vm;
+	if (listen_path) {
+		if (!unix_address(&un, listen_path)) return -1;
+		unlink(listen_path); /* an earlier listener's */
+		sa = (struct sockaddr *)&un;
+		len = sizeof un;
+	}
+	int s = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s < 0) return -1;
+	if (bind(s, sa, len) < 0 || listen(s, 4) < 0) {
 		int err = errno;
 		close(s);
 		errno = err;
@@ -85,8 +133,34 @@ void port_start(const char *connect_path)
 	port_tick(mono_ms());
 }
 
+void port_start_listen(uint32_t port, const char *unix_path)
+{
+	vsock = true;
+	vsock_port = port;
+	listen_path = unix_path;
+	port_tick(mono_ms());
+}
+
+/* vsock: the listening socket is made once (again only if it fails); hosts come by accept. */
+static void listen_tick(int64_t now)
+{
+	listen_fd = listen_socket();
+	if (listen_fd >= 0) {
+		told_missing = false;
+		retry_at = 0;
+		return;
+	}
+	if (!told_missing) agent_log("listen: %s; retrying", strerror(errno));
+	told_missing = true;
+	retry_at = now + REOPEN_MS;
+}
+
 void port_tick(int64_t now)
 {
+	if (vsock) { /* a link may be up while the listening socket is made again */
+		if (listen_fd < 0 && now >= retry_at) listen_tick(now);
+		return;
+	}
 	if (state == UP || now < retry_at) return;
 	if (state == AWAY) {
 		state = UP; /* look again: is a host there now? */
@@ -108,12 +182,25 @@ void port_tick(int64_t now)
 	retry_at = now + REOPEN_MS;
 }
 
+static void close_link(void)
+{
+	streams_abort_all();
+	link_reset();
+	close(fd);
+	fd = -1;
+	state = CLOSED;
+}
+
 /* The host closed its end (EOF or hang-up). */
 static void host_gone(void)
 {
 	if (socket_path) { /* --connect: the test that started us is over */
 		streams_abort_all();
 		exit(0);
+	}
+	if (vsock) { /* a vsock connection never comes back; the next one is accepted */
+		close_link();
+		return;
 	}
 	new_session();
 	state = AWAY;
@@ -125,23 +212,46 @@ static void port_failed(int err)
 {
 	if (!told_failed) agent_log("link: %s; reopening", strerror(err));
 	told_failed = true;
-	streams_abort_all();
-	link_reset();
-	close(fd);
-	fd = -1;
-	state = CLOSED;
+	close_link();
 	retry_at = mono_ms() + REOPEN_MS;
 }
 
-int port_poll(struct pollset *ps)
+/* A new host replaces the old one, as a reopened virtio port does. */
+static void accept_host(short revents)
 {
-	if (state != UP) return -1;
+	int c = revents & POLLIN ? accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC) : -1;
+	if (c >= 0) {
+		if (fd >= 0) close_link();
+		fd = c;
+		told_failed = false;
+		new_session();
+		state = UP;
+		return;
+	}
+	if (revents & POLLIN && (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)) return;
+	/* Anything else would wake every poll() at once: start over with a new socket. */
+	const char *why = revents & POLLIN ? strerror(errno) : "socket error";
+	if (!told_failed) agent_log("accept: %s; listening again", why);
+	told_failed = true;
+	close(listen_fd);
+	listen_fd = -1;
+	retry_at = mono_ms() + REOPEN_MS;
+}
+
+void port_poll(struct pollset *ps)
+{
+	link_at = listen_at = -1;
+	if (listen_fd >= 0) {
+		pollset_add(ps, listen_fd, POLLIN, NULL, 0);
+		listen_at = ps->n - 1;
+	}
+	if (state != UP) return;
 	const uint8_t *out;
 	size_t space;
 	link_in_space(&space);
 	short events = (short)((space ? POLLIN : 0) | (link_out_pending(&out) ? POLLOUT : 0));
 	pollset_add(ps, fd, events, NULL, 0);
-	return ps->n - 1;
+	link_at = ps->n - 1;
 }
 
 void port_flush(void)
@@ -164,7 +274,7 @@ void port_flush(void)
 	}
 }
 
-void port_events(short revents)
+static void link_events(short revents)
 {
 	if (revents & POLLOUT) port_flush();
 	if (state != UP || !(revents & (POLLIN | POLLHUP | POLLERR))) return;
@@ -178,13 +288,20 @@ void port_events(short revents)
 	if (n > 0) {
 		link_in_commit((size_t)n);
 		told_failed = false;
-	} else if (n == 0) {
+	} else if (n == 0 || errno == ECONNRESET) {
 		host_gone();
 	} else if (errno != EAGAIN && errno != EINTR) {
 		port_failed(errno);
 	} else if (revents & (POLLHUP | POLLERR)) {
 		host_gone();
 	}
+}
+
+void port_events(const struct pollset *ps)
+{
+	/* The link first: its revents belong to the fd polled, which an accept replaces. */
+	if (link_at >= 0 && ps->fd[link_at].revents) link_events(ps->fd[link_at].revents);
+	if (listen_at >= 0 && ps->fd[listen_at].revents) accept_host(ps->fd[listen_at].revents);
 }
 
 void port_drain(int ms)
@@ -196,4 +313,8 @@ void port_drain(int ms)
 	}
 }
 
-int64_t port_deadline(void) { return state == UP ? 0 : retry_at; }
+int64_t port_deadline(void)
+{
+	if (vsock) return listen_fd < 0 ? retry_at : 0;
+	return state == UP ? 0 : retry_at;
+}

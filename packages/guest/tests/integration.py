@@ -640,6 +640,65 @@ class Suite:
         self.p.queue = [f for f in self.p.queue if f.stream != s]
 
 
+def connect_unix(path, seconds=5):
+    end = time.monotonic() + seconds
+    while True:
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.connect(path)
+            return conn
+        except (FileNotFoundError, ConnectionRefusedError):
+            conn.close()
+            expect(time.monotonic() < end, f'nothing listens on {path}')
+            time.sleep(0.02)
+
+
+def closed_by_agent(conn, seconds=3):
+    """True once the agent has closed conn (whatever frames it sent before are skipped)."""
+    conn.settimeout(seconds)
+    try:
+        while conn.recv(1 << 16):
+            pass
+        return True
+    except (ConnectionResetError, socket.timeout):
+        return False
+
+
+def listen_mode(agent, work, drop):
+    """--listen: the vsock transport's connection handling, a unix socket standing in for the
+    vsock port (this machine has no vsock transport to connect through)."""
+    path = os.path.join(work, 'listen.sock')
+    proc = subprocess.Popen([agent, '--listen', path], **drop)
+    conns = []
+    try:
+        a = Peer(connect_unix(path))
+        conns.append(a.sock)
+        a.next(lambda f: f.type == HELLO)  # every connection starts a session
+        a.open(2, ('OP', 'exec'), ('ARGV', ['sleep', '100']))
+        pid = a.next(lambda f: f.stream == 2 and f.type == REPLY).fields.u64('PID')
+
+        b = Peer(connect_unix(path))  # replaces a: a's streams end, a is closed
+        conns.append(b.sock)
+        b.next(lambda f: f.type == HELLO)
+        expect(gone(pid), 'the replaced connection left its exec running')
+        expect(closed_by_agent(a.sock), 'the replaced connection was not closed')
+        done(b.result(3, ('OP', 'ping')))
+
+        b.sock.close()  # the host goes away: the agent waits for the next one
+        c = Peer(connect_unix(path))
+        conns.append(c.sock)
+        c.next(lambda f: f.type == HELLO)
+        done(c.result(2, ('OP', 'ping')))
+        done(c.result(4, ('OP', 'shutdown')))
+        expect(proc.wait(timeout=5) == 0, f'agent exit status {proc.returncode}')
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for conn in conns:
+            conn.close()
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit('usage: integration.py AGENT')
@@ -688,6 +747,12 @@ def main():
         except (Failure, subprocess.TimeoutExpired) as e:
             failed += 1
             print(f'FAIL shutdown: {e}')
+        try:
+            listen_mode(os.path.join(base, 'agent'), work, drop)
+            print('ok   --listen: one host at a time, a new one replaces the old, a closed one is waited for')
+        except (Failure, subprocess.TimeoutExpired) as e:
+            failed += 1
+            print(f'FAIL --listen: {e}')
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -695,7 +760,7 @@ def main():
         conn.close()
         listener.close()
         shutil.rmtree(base, ignore_errors=True)
-    print(f'integration: {len(tests) + 1 - failed} passed, {failed} failed')
+    print(f'integration: {len(tests) + 2 - failed} passed, {failed} failed')
     sys.exit(1 if failed else 0)
 
 

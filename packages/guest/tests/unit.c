@@ -1,12 +1,13 @@
 /*
  * Unit tests: the frame codec and its resynchronisation, the TLV reader and writer,
- * request parsing, and dispatch through the real link and stream table (with the stubbed
- * effects of fuzz/effects_stub.c).
+ * request parsing, the kernel command line's settings, and dispatch through the real link
+ * and stream table (with the stubbed effects of fuzz/effects_stub.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmdline.h"
 #include "frame.h"
 #include "le.h"
 #include "link.h"
@@ -476,6 +477,50 @@ static void test_streams(void)
 	CHECK(find_out(FT_DONE, 100) != NULL);
 }
 
+static bool value_is(const char *line, const char *key, const char *want)
+{
+	size_t n = 0;
+	const char *v = cmdline_value(line, key, &n);
+	return want ? v && n == strlen(want) && !memcmp(v, want, n) : v == NULL;
+}
+
+/* Whether line asks for kind (on port, for vsock), and complains only when !ok. */
+static bool transport_is(const char *line, bool ok, enum transport_kind kind, uint32_t port)
+{
+	struct transport t;
+	bool quiet = cmdline_transport(line, &t) == NULL;
+	return quiet == ok && t.kind == kind && (kind != TRANSPORT_VSOCK || t.vsock_port == port);
+}
+
+static void test_cmdline(void)
+{
+	const char *line = "console=ttyS0 quiet\tscaibunker.hostname=a scaibunker.hostname=box-1\n";
+	CHECK(value_is(line, "scaibunker.hostname=", "box-1")); /* the last one wins */
+	CHECK(value_is(line, "console=", "ttyS0"));
+	CHECK(value_is(line, "quiet=", NULL) && value_is("", "console=", NULL));
+	CHECK(value_is("xscaibunker.hostname=a", "scaibunker.hostname=", NULL)); /* whole tokens only */
+	CHECK(value_is("  scaibunker.hostname= x", "scaibunker.hostname=", "")); /* empty value */
+
+	const enum transport_kind SERIAL = TRANSPORT_VIRTIO_SERIAL, VSOCK = TRANSPORT_VSOCK;
+	CHECK(transport_is("console=ttyS0 quiet", true, SERIAL, 0));
+	CHECK(transport_is("scaibunker.transport=virtio-serial", true, SERIAL, 0));
+	CHECK(transport_is("quiet scaibunker.transport=vsock", true, VSOCK, VSOCK_PORT_DEFAULT));
+	CHECK(transport_is("scaibunker.vsock_port=52 scaibunker.transport=vsock", true, VSOCK, 52));
+	CHECK(transport_is("scaibunker.transport=vsock scaibunker.vsock_port=4294967294", true, VSOCK,
+			   4294967294u));
+	/* the port alone does not switch transports */
+	CHECK(transport_is("scaibunker.vsock_port=52", true, SERIAL, 0));
+	/* what cannot be used is reported, and the default taken for it */
+	CHECK(transport_is("scaibunker.transport=vsockx", false, SERIAL, 0));
+	CHECK(transport_is("scaibunker.transport=", false, SERIAL, 0));
+	const char *bad_ports[] = {"0", "", "-1", "12a", "4294967295", "99999999999", "0x10", " 5"};
+	for (size_t i = 0; i < sizeof bad_ports / sizeof *bad_ports; i++) {
+		char bad[128];
+		snprintf(bad, sizeof bad, "scaibunker.transport=vsock scaibunker.vsock_port=%s", bad_ports[i]);
+		CHECK(transport_is(bad, false, VSOCK, VSOCK_PORT_DEFAULT));
+	}
+}
+
 int main(void)
 {
 	link_reset();
@@ -486,6 +531,7 @@ int main(void)
 	test_bad_frames();
 	test_requests();
 	test_streams();
+	test_cmdline();
 	streams_abort_all();
 	printf("unit: %d checks, %d failed\n", checks, failures);
 	return failures != 0;

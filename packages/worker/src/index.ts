@@ -6,6 +6,8 @@ export type { RootfsSource } from './images/image-baker.js';
 export type { StoredImage } from './images/image-store.js';
 export { DEFAULT_CACHE_DIR } from './runtime/guest-assets.js';
 export { QemuDriver, type QemuDriverOptions } from './vmm/qemu-driver.js';
+export { FirecrackerDriver, snapshotMemoryPath, type FirecrackerDriverOptions } from './vmm/firecracker-driver.js';
+export { findFirecrackerBinary, firecrackerAvailable } from './vmm/firecracker-binary.js';
 export { VmLauncher, type RunningVm, type LaunchOptions } from './vmm/vm-launcher.js';
 export type { VmHandle, VmSpec, VmmDriver, Accelerator } from './vmm/vmm-driver.js';
 export { hostTscKhz } from './vmm/host-facts.js';

@@ -25,49 +25,42 @@ export class FirecrackerApi {
     return new FirecrackerApi(socketPath);
   }
 
-  put(path: string, body: object, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<unknown> {
+  put(path: string, body: object, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
     return this.call('PUT', path, body, timeoutMs);
   }
 
-  patch(path: string, body: object, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<unknown> {
+  patch(path: string, body: object, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
     return this.call('PATCH', path, body, timeoutMs);
   }
 
-  /** Resolves with the parsed answer (undefined for 204), rejects with Firecracker's fault. */
-  private call(method: string, path: string, body: object, timeoutMs: number): Promise<unknown> {
+  /** Resolves on 2xx (PUT and PATCH answer 204, no body); rejects with Firecracker's fault. */
+  private call(method: string, path: string, body: object, timeoutMs: number): Promise<void> {
     const payload = Buffer.from(JSON.stringify(body));
+    const what = `${method} ${path}`;
     return new Promise((resolve, reject) => {
-      const what = `${method} ${path}`;
+      const failed = (error: Error) => reject(new ScaiError('INTERNAL', `Firecracker API ${what} failed: ${error.message}`, { cause: error }));
       const req = request({
         socketPath: this.socketPath, method, path, agent: false, timeout: timeoutMs,
         // An explicit length: Firecracker's HTTP server (micro_http) reads bodies by
         // Content-Length and does not take chunked requests.
         headers: { Accept: 'application/json', 'Content-Type': 'application/json', 'Content-Length': payload.length },
       }, (res) => {
-        res.on('error', (error) => reject(new ScaiError('INTERNAL', `Firecracker API ${what} failed: ${error.message}`, { cause: error })));
         const chunks: Buffer[] = [];
         let size = 0;
+        res.on('error', failed);
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > MAX_RESPONSE_BYTES) req.destroy(new Error(`answer larger than ${MAX_RESPONSE_BYTES} bytes`));
           else chunks.push(chunk);
         });
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) {
-            try {
-              resolve(text ? JSON.parse(text) : undefined);
-            } catch {
-              reject(new ScaiError('INTERNAL', `Firecracker answered ${what} with malformed JSON.`));
-            }
-            return;
-          }
-          reject(new ScaiError('INTERNAL', `Firecracker refused ${what} (HTTP ${status}): ${faultMessage(text)}`));
+          if (status >= 200 && status < 300) resolve();
+          else reject(new ScaiError('INTERNAL', `Firecracker refused ${what} (HTTP ${status}): ${faultMessage(Buffer.concat(chunks).toString('utf8'))}`));
         });
       });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on('error', (error) => reject(new ScaiError('INTERNAL', `Firecracker API ${what} failed: ${error.message}`, { cause: error })));
+      req.on('error', failed);
       req.end(payload);
     });
   }
