@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/lib.sh"
 
 ensure_apt_packages qemu-system-x86 qemu-utils e2fsprogs busybox-static musl-tools \
-  linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils cpio make gcc \
+  linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils cpio make gcc patch \
   clang libclang-rt-14-dev mmdebstrap umoci
 
 # Machine-wide, so the kernel is built once per machine (the same default as the worker's).

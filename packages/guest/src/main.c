@@ -67,8 +67,10 @@ static void on_signals(int sfd)
 {
 	struct signalfd_siginfo si;
 	bool stop = false;
-	while (sfd >= 0 && read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
-		if (si.ssi_signo != SIGCHLD) stop = true;
+	while (sfd >= 0 && read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGIO) port_host_news();
+		else if (si.ssi_signo != SIGCHLD) stop = true;
+	}
 	exec_reap_all();
 	if (stop) { /* only asked of --serve and --connect: leave no process group behind */
 		streams_abort_all();
@@ -145,6 +147,7 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGIO); /* the virtio port's "host connected" (port.c) */
 	if (!pid1) { /* PID 1 gets no signal it does not ask for; the others end cleanly */
 		sigaddset(&mask, SIGTERM);
 		sigaddset(&mask, SIGINT);

@@ -21,5 +21,6 @@ void port_events(const struct pollset *ps); /* after poll() on ps */
 void port_flush(void);
 void port_drain(int ms); /* blocks until the output is sent, at most ms */
 int64_t port_deadline(void); /* when port_tick has work, 0 for never */
+void port_host_news(void); /* SIGIO: the host may have (re)connected */
 
 #endif

@@ -6,7 +6,7 @@
 # stdout: exactly one line, the absolute path of the cached vmlinux.
 # stderr: progress and build logs.
 #
-# Cache key = sha256 over (kernel source version, scaibunker.config, this script).
+# Cache key = sha256 over (kernel source version, scaibunker.config, this script, patches/).
 # A hit returns at once; a miss unpacks the source into a temporary directory under
 # the cache dir, runs tinyconfig + the fragment, verifies that every option the
 # fragment sets survived `make olddefconfig`, builds vmlinux, and publishes
@@ -50,12 +50,17 @@ source_version() {
   fi
 }
 
+# Our few changes to the kernel source, applied in name order (see patches/*.patch).
+PATCHES=()
+for patch in "$SCRIPT_DIR"/patches/*.patch; do [[ -f "$patch" ]] && PATCHES+=("$patch"); done
+
 SOURCE_VERSION=$(source_version)
 KEY=$(
   {
     printf 'kernel-source %s\n' "$SOURCE_VERSION"
     printf 'fragment %s\n' "$(sha256sum <"$FRAGMENT" | cut -d' ' -f1)"
     printf 'build.sh %s\n' "$(sha256sum <"$SCRIPT_PATH" | cut -d' ' -f1)"
+    for patch in "${PATCHES[@]}"; do printf 'patch %s %s\n' "$(basename "$patch")" "$(sha256sum <"$patch" | cut -d' ' -f1)"; done
   } | sha256sum | cut -d' ' -f1
 )
 KERNEL_CACHE="$CACHE_ROOT/kernel"
@@ -70,7 +75,7 @@ fi
 # --- build dependencies ------------------------------------------------------------------
 [[ "$(uname -m)" == x86_64 ]] || die "the guest kernel is built natively: this needs an x86_64 host, not $(uname -m)"
 missing=()
-for pair in bc:bc bison:bison flex:flex make:make gcc:gcc xz:xz-utils tar:tar; do
+for pair in bc:bc bison:bison flex:flex make:make gcc:gcc xz:xz-utils tar:tar patch:patch; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if command -v gcc >/dev/null 2>&1; then
@@ -134,6 +139,10 @@ mkdir "$SRC"
 tar -xJf "$KERNEL_TARBALL" -C "$SRC" --strip-components=1
 t_unpack=$(elapsed "$t")
 log "unpacked in ${t_unpack}s"
+for patch in "${PATCHES[@]}"; do
+  log "applying $(basename "$patch")"
+  patch -d "$SRC" -p1 --forward --quiet <"$patch" >&2 || die "$(basename "$patch") does not apply to $SOURCE_VERSION"
+done
 
 # Reproducible-ish build metadata (uname -v inside the guest).
 export KBUILD_BUILD_USER=scaibunker KBUILD_BUILD_HOST=scaibunker
