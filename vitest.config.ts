@@ -14,7 +14,7 @@ export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     // The PostgreSQL pass repeats what touches a database; microVM tests use none, and run once.
-    exclude: process.env.SCAIBUNKER_TEST_DATABASE === 'postgres' ? ['packages/worker/**', 'test/e2e/vm-*.test.ts', '**/node_modules/**'] : ['**/node_modules/**'],
+    exclude: process.env.SCAIBUNKER_TEST_DATABASE === 'postgres' ? ['packages/worker/**', 'packages/link/**', 'test/e2e/vm-*.test.ts', '**/node_modules/**'] : ['**/node_modules/**'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
