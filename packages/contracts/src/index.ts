@@ -5,3 +5,4 @@ export * from './modules.js';
 export * from './schemas/common.js';
 export * from './schemas/platform.js';
 export * from './schemas/bunkers.js';
+export * from './worker-link.js';

@@ -20,6 +20,7 @@ import { scaibunkerModule } from './plugins/scaibunker/scaibunker-module.js';
 import { tenantsRoutes } from './plugins/tenants/tenants-routes.js';
 import { permissionsRoutes } from './plugins/users/permissions-routes.js';
 import { usersRoutes } from './plugins/users/users-routes.js';
+import type { BunkerService } from './bunkers/bunker-service.js';
 
 /** What the HTTP app needs from the composition root. */
 export interface AppDependencies {
@@ -33,6 +34,8 @@ export interface AppDependencies {
   authFailuresPerMinute: number;
   /** A pino logger config, or false for silence (tests). */
   logger: false | { level: string };
+  /** Bunkers: placement, lifecycle and the calls to their workers. */
+  bunkers: BunkerService;
 }
 
 /** Builds the controller's Fastify app: platform hooks first, then every feature's routes. */
@@ -88,7 +91,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(apiKeysRoutes, { repos });
   await app.register(modulesRoutes, { repos });
   await app.register(auditRoutes, { repos });
-  await app.register(scaibunkerModule, { repos, prefix: '/v1/modules/scaibunker' });
+  await app.register(scaibunkerModule, { repos, bunkers: deps.bunkers, prefix: '/v1/modules/scaibunker' });
   await app.ready();
   return app;
 }

@@ -18,6 +18,9 @@ export interface ControllerConfig {
   rateLimitPerMinute: number;
   authFailuresPerMinute: number;
   shutdownGraceMs: number;
+  /** How often workers heartbeat, and after how long without one a worker's bunkers fail. */
+  workerHeartbeatMs: number;
+  workerStaleMs: number;
 }
 
 /** Parses the environment; a bad value is a clear error naming the variable. */
@@ -43,6 +46,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControllerConf
     rateLimitPerMinute: positiveInt(env, 'SCAIBUNKER_RATE_LIMIT_PER_MIN', 1200),
     authFailuresPerMinute: positiveInt(env, 'SCAIBUNKER_AUTH_FAILURES_PER_MIN', 60),
     shutdownGraceMs: positiveInt(env, 'SCAIBUNKER_SHUTDOWN_GRACE_MS', 10_000),
+    workerHeartbeatMs: positiveInt(env, 'SCAIBUNKER_WORKER_HEARTBEAT_MS', 5000),
+    workerStaleMs: positiveInt(env, 'SCAIBUNKER_WORKER_STALE_MS', 20_000),
   };
 }
 

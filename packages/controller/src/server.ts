@@ -7,12 +7,22 @@ import { buildApp } from './app.js';
 import { bootstrapFirstStart } from './bootstrap.js';
 import type { ControllerConfig } from './config.js';
 import { VERSION } from './version.js';
+import { acceptWorkerLinks } from './workers/link-endpoint.js';
+import { ensureLocalWorker } from './workers/local-worker.js';
+import { WorkerHub } from './workers/worker-hub.js';
+import { BUNKER_SERVICE_DEFAULTS, BunkerService } from './bunkers/bunker-service.js';
+import { BunkerReaper } from './bunkers/bunker-reaper.js';
 
 /** A running controller. */
 export interface RunningServer {
   app: FastifyInstance;
   /** The address it listens on, e.g. `http://127.0.0.1:8080`. */
   url: string;
+  /**
+   * The credential of this host's own worker (mode `all`): registers a worker named `local`
+   * on first use and keeps its token in `$SCAIBUNKER_DATA_DIR/worker.token` (0600).
+   */
+  localWorkerToken(): Promise<string>;
   /** Stops taking requests, lets in-flight ones finish (up to the grace period), closes the database. */
   close(): Promise<void>;
 }
@@ -31,8 +41,20 @@ export async function startServer(config: ControllerConfig): Promise<RunningServ
   const database = await openDatabase(config.database);
   const repos = createRepositories(database.db, database.kind);
   let app: FastifyInstance | undefined;
+  let links: { close(): void } | undefined;
+  const workers = new WorkerHub(repos, {
+    heartbeatIntervalMs: config.workerHeartbeatMs, staleAfterMs: config.workerStaleMs, startTimeoutMs: 120_000,
+    log: { info: (obj, msg) => app?.log.info(obj, msg), warn: (obj, msg) => app?.log.warn(obj, msg) },
+  });
+  const bunkers = new BunkerService(repos, workers, BUNKER_SERVICE_DEFAULTS);
+  workers.bindBunkers(bunkers);
+  const reaper = new BunkerReaper(repos, bunkers, {
+    intervalMs: 5000, provisioningTimeoutMs: BUNKER_SERVICE_DEFAULTS.startTimeoutMs + 60_000,
+    log: { warn: (obj, msg) => app?.log.warn(obj, msg) },
+  });
   try {
     app = await buildApp({
+      bunkers,
       repos,
       databaseKind: database.kind,
       pingDatabase: async () => { await sql`select 1`.execute(database.db); },
@@ -45,15 +67,21 @@ export async function startServer(config: ControllerConfig): Promise<RunningServ
     });
     const boot = await bootstrapFirstStart(repos, config.dataDir);
     if (boot.created) app.log.warn({ path: boot.adminKeyPath }, `first start: the super admin's API key is in ${boot.adminKeyPath}`);
-    if (config.mode === 'all') app.log.info('mode "all": the local worker arrives with the microVM runtime; this build serves the platform API only');
     const url = await app.listen({ host: config.host, port: config.port });
     const started = app;
+    links = acceptWorkerLinks(started.server, repos, workers, (error) => started.log.warn({ err: error }, 'worker link error'));
+    workers.start();
+    reaper.start();
     return {
       app: started,
       url,
+      localWorkerToken: () => ensureLocalWorker(repos, config.dataDir),
       close: async () => {
         const timer = setTimeout(() => started.server.closeAllConnections(), config.shutdownGraceMs);
         try {
+          reaper.stop();
+          links?.close();
+          await workers.close();
           await started.close();
         } finally {
           clearTimeout(timer);
@@ -62,6 +90,8 @@ export async function startServer(config: ControllerConfig): Promise<RunningServ
       },
     };
   } catch (error) {
+    links?.close();
+    await workers.close();
     await app?.close();
     await database.close();
     throw error;

@@ -12,3 +12,5 @@ export { VmLauncher, type RunningVm, type LaunchOptions } from './vmm/vm-launche
 export type { VmHandle, VmSpec, VmmDriver, Accelerator } from './vmm/vmm-driver.js';
 export { hostTscKhz } from './vmm/host-facts.js';
 export { detectCgroupManager, type CgroupManager } from './cgroup/cgroup-limits.js';
+export { WorkerDaemon, type WorkerDaemonOptions } from './daemon/worker-daemon.js';
+export { BunkerHost } from './daemon/bunker-host.js';

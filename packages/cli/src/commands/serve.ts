@@ -1,21 +1,75 @@
-/** `scaibunker serve`: runs the process role chosen by SCAIGRID_MODE until SIGINT/SIGTERM. */
+import { resolve } from 'node:path';
+import { ScaiError } from '@scaibunker/contracts';
+
+/** What `serve` stops on SIGINT/SIGTERM, in order. */
+type Stopper = () => Promise<void>;
+
+/**
+ * `scaibunker serve`: runs the process role chosen by SCAIGRID_MODE until SIGINT/SIGTERM:
+ * `all` (the controller and this host's own worker), `controller`, or `worker` (a worker
+ * daemon dialing SCAIBUNKER_CONTROLLER_URL with SCAIBUNKER_WORKER_TOKEN).
+ */
 export async function serve(): Promise<void> {
   // Loaded here so that client commands never pay for the server's dependencies.
-  const { loadConfig, startServer } = await import('@scaibunker/controller');
-  const server = await startServer(loadConfig());
+  const { loadConfig, startServer, VERSION } = await import('@scaibunker/controller');
+  const config = loadConfig();
+  const stoppers: Stopper[] = [];
+  let log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+
+  if (config.mode === 'worker') {
+    const controllerUrl = process.env.SCAIBUNKER_CONTROLLER_URL;
+    const token = process.env.SCAIBUNKER_WORKER_TOKEN;
+    if (!controllerUrl || !token) {
+      throw new ScaiError('VALIDATION_ERROR', 'SCAIGRID_MODE=worker needs SCAIBUNKER_CONTROLLER_URL and SCAIBUNKER_WORKER_TOKEN (issued by `scaibunker worker create`).', {
+        details: [{ field: controllerUrl ? 'SCAIBUNKER_WORKER_TOKEN' : 'SCAIBUNKER_CONTROLLER_URL', message: 'required in worker mode' }],
+      });
+    }
+    const { default: pino } = await import('pino');
+    log = pino({ level: config.logLevel });
+    stoppers.push(await startWorker(controllerUrl, token, config.dataDir, VERSION, log));
+  } else {
+    const server = await startServer(config);
+    log = server.app.log;
+    if (config.mode === 'all') {
+      try {
+        stoppers.push(await startWorker(server.url, await server.localWorkerToken(), config.dataDir, VERSION, log));
+      } catch (error) {
+        await server.close();
+        throw error;
+      }
+    }
+    stoppers.push(() => server.close());
+  }
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    server.app.log.info({ signal }, 'shutting down');
-    server.close().then(
+    log.info({ signal }, 'shutting down');
+    (async () => { for (const stopper of stoppers) await stopper(); })().then(
       () => process.exit(0),
       (error: unknown) => {
-        server.app.log.error({ err: error }, 'shutdown failed');
+        log.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** Opens this host's microVM runtime and dials the controller; resolves once registered. */
+async function startWorker(controllerUrl: string, token: string, dataDir: string, version: string, log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void }): Promise<Stopper> {
+  const { VmRuntime, WorkerDaemon, DEFAULT_CACHE_DIR } = await import('@scaibunker/worker');
+  const runtime = await VmRuntime.open({
+    dataDir, cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL,
+  });
+  log.info({ accelerator: runtime.accelerator.accelerator, reason: runtime.accelerator.reason }, 'microVM runtime ready');
+  const daemon = new WorkerDaemon({
+    controllerUrl, token, runtime, version, log,
+    ...(process.env.SCAIBUNKER_WORKER_CPU_MILLICORES ? { cpuMillicores: Number(process.env.SCAIBUNKER_WORKER_CPU_MILLICORES) } : {}),
+    ...(process.env.SCAIBUNKER_WORKER_MEMORY_MB ? { memoryMb: Number(process.env.SCAIBUNKER_WORKER_MEMORY_MB) } : {}),
+  });
+  await daemon.start();
+  return () => daemon.stop();
 }

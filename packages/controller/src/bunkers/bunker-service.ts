@@ -13,6 +13,9 @@ export interface BunkerServiceOptions {
 
 const DEFAULT_RESOURCES = { cpuMillicores: 1000, memoryMb: 512, diskMb: 1024 };
 
+/** The service's defaults: a start may take 2 minutes (a template build included), an exec 60 s, 1 MiB of each output kept. */
+export const BUNKER_SERVICE_DEFAULTS: BunkerServiceOptions = { startTimeoutMs: 120_000, execDefaultTimeoutS: 60, execOutputCapBytes: 1024 * 1024 };
+
 const LIFECYCLE_PERMISSION: Record<LifecycleMode, PermissionKey> = {
   ephemeral: 'scaibunker:create',
   session: 'scaibunker:create:session',

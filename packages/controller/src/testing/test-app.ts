@@ -8,6 +8,8 @@ import { createRepositories, type Database, type Repositories } from '@scaibunke
 import { createTestDatabase } from '@scaibunker/db/testing';
 import { buildApp, type AppDependencies } from '../app.js';
 import { bootstrapFirstStart } from '../bootstrap.js';
+import { WorkerHub } from '../workers/worker-hub.js';
+import { BUNKER_SERVICE_DEFAULTS, BunkerService } from '../bunkers/bunker-service.js';
 
 /** A response as tests read it: status, parsed JSON body, headers. */
 export interface TestResponse {
@@ -60,6 +62,7 @@ export async function createTestApp(overrides: Partial<AppDependencies> = {}): P
     rateLimitPerMinute: 100_000,
     authFailuresPerMinute: 100_000,
     logger: false,
+    bunkers: new BunkerService(repos, new WorkerHub(repos, { heartbeatIntervalMs: 5000, staleAfterMs: 20_000, startTimeoutMs: 120_000, log: { info: () => undefined, warn: () => undefined } }), BUNKER_SERVICE_DEFAULTS),
     ...overrides,
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-app-'));

@@ -105,6 +105,10 @@ export class WorkerRepository {
     return this.db.selectFrom('workers').selectAll().where('session_id', 'is not', null).where('last_heartbeat_at', '<', before).execute();
   }
 
+  async setTokenHash(id: string, tokenHash: string): Promise<void> {
+    await this.db.updateTable('workers').set({ token_hash: tokenHash }).where('id', '=', id).execute();
+  }
+
   async setDraining(id: string, draining: boolean): Promise<void> {
     await this.db.updateTable('workers').set({ draining: draining ? 1 : 0 }).where('id', '=', id).execute();
   }

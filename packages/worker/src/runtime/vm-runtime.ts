@@ -57,7 +57,7 @@ export class VmRuntime {
     readonly images: ImageStore,
     readonly accelerator: AcceleratorChoice,
     private readonly launcher: VmLauncher,
-    private readonly options: VmRuntimeOptions,
+    readonly options: VmRuntimeOptions,
     private readonly uids: JailUids,
     private readonly vmmVersion: string,
   ) {

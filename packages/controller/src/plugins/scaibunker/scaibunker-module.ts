@@ -6,13 +6,16 @@ import { ok } from '../../http/envelope.js';
 import { actorOf } from '../../http/request-context.js';
 import { withErrors } from '../../http/route-schema.js';
 import { moduleStateFor } from '../modules/module-access.js';
+import type { BunkerService } from '../../bunkers/bunker-service.js';
+import { bunkersRoutes } from './bunkers-routes.js';
+import { workersRoutes } from './workers-routes.js';
 
 /**
  * The `scaibunker` module, mounted at `/v1/modules/scaibunker`. Every route here answers
  * MODULE_NOT_ENABLED while the module is disabled for the caller's tenant or partner; the
- * module's data stays. Bunkers, workers and images arrive in later steps.
+ * module's data stays.
  */
-export const scaibunkerModule: FastifyPluginAsyncTypebox<{ repos: Repositories }> = async (app, { repos }) => {
+export const scaibunkerModule: FastifyPluginAsyncTypebox<{ repos: Repositories; bunkers: BunkerService }> = async (app, { repos, bunkers }) => {
   app.addHook('preHandler', async (request) => {
     const actor = actorOf(request);
     const state = await moduleStateFor(repos, 'scaibunker', actor.tenantId, actor.partnerId);
@@ -30,4 +33,7 @@ export const scaibunkerModule: FastifyPluginAsyncTypebox<{ repos: Repositories }
     const actor = actorOf(request);
     return ok(PERMISSION_KEYS.map((key) => ({ key, grants: PERMISSION_CATALOGUE[key], held: actor.permissions.has(key) })));
   });
+
+  await app.register(bunkersRoutes, { repos, bunkers });
+  await app.register(workersRoutes, { repos });
 };

@@ -1,0 +1,23 @@
+/**
+ * The controller⇄worker link (see packages/link): where workers dial in, and the names of
+ * the calls and events both sides exchange over it.
+ */
+export const WORKER_LINK_PATH = '/v1/modules/scaibunker/workers/link';
+
+/** Calls the controller makes to a worker, and the one a worker makes first. */
+export const LINK_CALLS = {
+  /** worker → controller, first thing on every link: capacity, images, running bunkers. */
+  hello: 'worker.hello',
+  startBunker: 'bunker.start',
+  stopBunker: 'bunker.stop',
+  pauseBunker: 'bunker.pause',
+  resumeBunker: 'bunker.resume',
+  exec: 'exec.run',
+} as const;
+
+/** One-way events a worker sends. */
+export const LINK_EVENTS = {
+  heartbeat: 'heartbeat',
+  /** A bunker's VM ended without being asked to (crash, guest poweroff). */
+  bunkerExited: 'bunker.exited',
+} as const;

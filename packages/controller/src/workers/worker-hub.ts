@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import { LINK_CALLS, LINK_EVENTS, ScaiError, type ExecResult } from '@scaibunker/contracts';
+import type { LinkPeer } from '@scaibunker/link';
+import type { Repositories, WorkerRegistration } from '@scaibunker/db';
+import type { BunkerService } from '../bunkers/bunker-service.js';
+import type { BunkerLaunch, ExecRequest, WorkerGateway } from '../bunkers/worker-gateway.js';
+
+/** Timing of the worker links. */
+export interface WorkerHubOptions {
+  /** How often workers beat (told to them in the hello reply). */
+  heartbeatIntervalMs: number;
+  /** A worker silent this long is lost: its link is dropped and its bunkers failed. */
+  staleAfterMs: number;
+  /** How long a start may take on the worker (image template build included). */
+  startTimeoutMs: number;
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+/** What a worker says when its link comes up (the `worker.hello` call). */
+interface WorkerHello extends Omit<WorkerRegistration, 'images'> {
+  images: Record<string, string>;
+  /** Bunkers whose VMs run on it right now: kept across a dropped link or a controller restart. */
+  bunkers: string[];
+}
+
+interface LiveLink { peer: LinkPeer; sessionId: string }
+
+/**
+ * The controller's side of every worker link: registers workers as they dial in, reconciles
+ * their running bunkers with the database, watches heartbeats, and carries the bunker
+ * service's calls to the right worker (WorkerGateway). The controller never dials a worker.
+ */
+export class WorkerHub implements WorkerGateway {
+  private readonly links = new Map<string, LiveLink>();
+  private monitor: NodeJS.Timeout | undefined;
+  private bunkers: BunkerService | undefined;
+
+  constructor(
+    private readonly repos: Repositories,
+    private readonly options: WorkerHubOptions,
+  ) {}
+
+  /** The service that fails a lost worker's bunkers; set once both exist (they refer to each other). */
+  bindBunkers(bunkers: BunkerService): void {
+    this.bunkers = bunkers;
+  }
+
+  /** Serves a freshly authenticated worker link until it closes. */
+  attach(workerId: string, peer: LinkPeer): void {
+    const sessionId = randomUUID();
+    const previous = this.links.get(workerId);
+    // A worker has one link: a new one (a reconnect the old side has not noticed) replaces it.
+    if (previous) previous.peer.close('replaced by a newer link from the same worker');
+    const link = { peer, sessionId };
+    this.links.set(workerId, link);
+    peer.handle(LINK_CALLS.hello, async (params) => this.hello(workerId, sessionId, parseHello(params)));
+    peer.on(LINK_EVENTS.heartbeat, () => { void this.repos.workers.heartbeat(workerId, sessionId, new Date().toISOString()); });
+    peer.on(LINK_EVENTS.bunkerExited, (payload) => {
+      const { bunker_id: bunkerId, reason } = (payload ?? {}) as { bunker_id?: unknown; reason?: unknown };
+      if (typeof bunkerId !== 'string') return;
+      void this.bunkers?.fail(bunkerId, ['running', 'paused'], `the VM ended on its worker: ${typeof reason === 'string' ? reason.slice(0, 300) : 'unknown'}`);
+    });
+    peer.onClose((reason) => {
+      if (this.links.get(workerId) === link) this.links.delete(workerId);
+      this.options.log.info({ workerId, reason: reason.message }, 'worker link closed');
+      // The bunkers stay: a worker that comes back within the stale window keeps them.
+      void this.repos.workers.disconnect(workerId, sessionId);
+    });
+  }
+
+  private async hello(workerId: string, sessionId: string, hello: WorkerHello): Promise<{ worker_id: string; heartbeat_interval_ms: number }> {
+    const at = new Date().toISOString();
+    await this.repos.workers.register(workerId, sessionId, hello, at);
+    const running = new Set(hello.bunkers);
+    for (const bunker of await this.repos.bunkers.live(workerId)) {
+      // Provisioning ones may still be starting; their start call settles them either way.
+      if ((bunker.status === 'running' || bunker.status === 'paused') && !running.has(bunker.id)) {
+        await this.bunkers?.fail(bunker.id, ['running', 'paused'], 'its worker came back without its VM (the host restarted, or the VM died meanwhile)');
+      }
+      running.delete(bunker.id);
+    }
+    // VMs the database no longer wants (ended while the link was down): stop them.
+    for (const orphan of running) void this.stopBunker(workerId, orphan).catch(() => undefined);
+    this.options.log.info({ workerId, version: hello.version, bunkers: hello.bunkers.length }, 'worker registered');
+    return { worker_id: workerId, heartbeat_interval_ms: this.options.heartbeatIntervalMs };
+  }
+
+  /** Starts the heartbeat watch: stale workers lose their link and their bunkers fail. */
+  start(): void {
+    this.monitor = setInterval(() => { void this.sweep().catch((error) => this.options.log.warn({ err: error }, 'heartbeat sweep failed')); }, Math.min(5000, this.options.staleAfterMs / 3));
+    this.monitor.unref();
+  }
+
+  /** One pass of the heartbeat watch; also fails bunkers left on workers that never came back. */
+  async sweep(now = Date.now()): Promise<void> {
+    const before = new Date(now - this.options.staleAfterMs).toISOString();
+    for (const worker of await this.repos.workers.stale(before)) {
+      this.options.log.warn({ workerId: worker.id, lastHeartbeat: worker.last_heartbeat_at }, 'worker heartbeat stale: failing its bunkers');
+      this.links.get(worker.id)?.peer.close('heartbeat stale');
+      this.links.delete(worker.id);
+      await this.repos.workers.disconnect(worker.id, worker.session_id!);
+    }
+    // Bunkers on offline workers whose last beat is older than the stale window are lost.
+    for (const bunker of await this.repos.bunkers.live()) {
+      if (!bunker.worker_id || this.links.has(bunker.worker_id)) continue;
+      const worker = await this.repos.workers.get(bunker.worker_id);
+      if (worker && worker.session_id === null && (worker.last_heartbeat_at ?? '') < before) {
+        await this.bunkers?.fail(bunker.id, ['pending', 'provisioning', 'running', 'paused'], 'its worker stopped sending heartbeats');
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.monitor);
+    for (const { peer } of this.links.values()) peer.close('the controller is shutting down');
+    this.links.clear();
+  }
+
+  isConnected(workerId: string): boolean {
+    return this.links.has(workerId);
+  }
+
+  async startBunker(workerId: string, launch: BunkerLaunch): Promise<void> {
+    await this.peer(workerId).call(LINK_CALLS.startBunker, launch, { timeoutMs: this.options.startTimeoutMs });
+  }
+
+  async stopBunker(workerId: string, bunkerId: string): Promise<void> {
+    await this.peer(workerId).call(LINK_CALLS.stopBunker, { bunkerId }, { timeoutMs: 30_000 });
+  }
+
+  async pauseBunker(workerId: string, bunkerId: string): Promise<void> {
+    await this.peer(workerId).call(LINK_CALLS.pauseBunker, { bunkerId });
+  }
+
+  async resumeBunker(workerId: string, bunkerId: string): Promise<void> {
+    await this.peer(workerId).call(LINK_CALLS.resumeBunker, { bunkerId });
+  }
+
+  exec(workerId: string, bunkerId: string, request: ExecRequest): Promise<ExecResult> {
+    // The worker enforces the command's own timeout; the call allows a margin beyond it.
+    return this.peer(workerId).call<ExecResult>(LINK_CALLS.exec, { bunkerId, ...request }, { timeoutMs: request.timeoutS * 1000 + 30_000 });
+  }
+
+  private peer(workerId: string): LinkPeer {
+    const link = this.links.get(workerId);
+    if (!link) throw new ScaiError('WORKER_UNAVAILABLE', 'The bunker’s worker is not connected right now; retry shortly.');
+    return link.peer;
+  }
+}
+
+/** Validates a worker's hello: a worker is trusted to run VMs, not to feed the database garbage. */
+function parseHello(params: unknown): WorkerHello {
+  const p = (params ?? {}) as Record<string, unknown>;
+  const count = (key: string) => {
+    const value = p[key];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 2 ** 40) throw new ScaiError('VALIDATION_ERROR', `hello.${key} must be a non-negative integer.`);
+    return value;
+  };
+  const text = (key: string, nullable = false) => {
+    const value = p[key];
+    if (nullable && (value === null || value === undefined)) return null;
+    if (typeof value !== 'string' || value.length > 200) throw new ScaiError('VALIDATION_ERROR', `hello.${key} must be a short string.`);
+    return value;
+  };
+  const images = p.images && typeof p.images === 'object' ? Object.entries(p.images as Record<string, unknown>) : [];
+  const bunkers = Array.isArray(p.bunkers) ? p.bunkers : [];
+  if (images.length > 10_000 || bunkers.length > 100_000) throw new ScaiError('VALIDATION_ERROR', 'hello lists too many images or bunkers.');
+  return {
+    cpuMillicores: count('cpuMillicores'), memoryMb: count('memoryMb'), diskMb: count('diskMb'), gpuCount: count('gpuCount'),
+    gpuType: text('gpuType', true), version: text('version')!, accelerator: text('accelerator')!,
+    images: Object.fromEntries(images.filter(([name, state]) => name.length <= 64 && typeof state === 'string' && state.length <= 32) as [string, string][]),
+    bunkers: bunkers.filter((id): id is string => typeof id === 'string' && id.length <= 64),
+  };
+}

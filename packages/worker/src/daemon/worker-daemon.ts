@@ -1,0 +1,166 @@
+import { statfs } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { WebSocket } from 'ws';
+import { LINK_CALLS, LINK_EVENTS, ScaiError, WORKER_LINK_PATH } from '@scaibunker/contracts';
+import { LINK_MAX_PAYLOAD_BYTES, LINK_SUBPROTOCOL, LinkPeer, wsChannel } from '@scaibunker/link';
+import type { VmRuntime } from '../runtime/vm-runtime.js';
+import { BunkerHost, type BunkerLaunch, type HostExecRequest } from './bunker-host.js';
+
+/** How a worker daemon finds its controller and what it offers. */
+export interface WorkerDaemonOptions {
+  /** The controller's base URL, e.g. `http://127.0.0.1:8080`. */
+  controllerUrl: string;
+  /** The credential an admin issued with `POST /workers`. */
+  token: string;
+  runtime: VmRuntime;
+  version: string;
+  /** CPU offered to bunkers, in millicores (default: 1000 per host core). */
+  cpuMillicores?: number;
+  /** Memory offered to bunkers (default: 90 % of the host's). */
+  memoryMb?: number;
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 10_000;
+
+/**
+ * The worker side of the controller link: dials out (the controller never connects to a
+ * worker), says hello with its capacity, images and running bunkers, heartbeats, serves the
+ * controller's calls on its BunkerHost, and redials with backoff whenever the link drops.
+ * The bunkers keep running while the link is down; the next hello lists them again.
+ */
+export class WorkerDaemon {
+  readonly bunkers: BunkerHost;
+  private peer: LinkPeer | undefined;
+  private socket: WebSocket | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private redial: NodeJS.Timeout | undefined;
+  private backoffMs = BACKOFF_MIN_MS;
+  private stopped = false;
+  private connectedOnce: { resolve: () => void; promise: Promise<void> };
+
+  constructor(private readonly options: WorkerDaemonOptions) {
+    this.bunkers = new BunkerHost(options.runtime);
+    let resolve!: () => void;
+    this.connectedOnce = { promise: new Promise<void>((r) => { resolve = r; }), resolve };
+  }
+
+  /** Starts dialing; resolves once the first hello was accepted. */
+  start(): Promise<void> {
+    this.dial();
+    return this.connectedOnce.promise;
+  }
+
+  /** Drops the link and stops every bunker VM on this host. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.redial);
+    clearInterval(this.heartbeat);
+    this.peer?.close('the worker is shutting down');
+    this.socket?.terminate();
+    await this.bunkers.stopAll();
+  }
+
+  /** Whether the link is up right now. */
+  get connected(): boolean {
+    return this.peer !== undefined && this.peer.closeReason === null;
+  }
+
+  private dial(): void {
+    if (this.stopped) return;
+    const url = new URL(WORKER_LINK_PATH, this.options.controllerUrl);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const socket = new WebSocket(url, LINK_SUBPROTOCOL, {
+      headers: { authorization: `Bearer ${this.options.token}` }, maxPayload: LINK_MAX_PAYLOAD_BYTES, handshakeTimeout: 10_000,
+    });
+    this.socket = socket;
+    let opened = false;
+    socket.once('open', () => {
+      opened = true;
+      const peer = new LinkPeer(wsChannel(socket), {
+        role: 'dialer', onError: (error, context) => this.options.log.warn({ err: error, context }, 'worker link error'),
+      });
+      this.peer = peer;
+      this.serve(peer);
+      peer.onClose((reason) => this.lost(reason.message));
+      void this.hello(peer);
+    });
+    socket.once('unexpected-response', (_request, response) => {
+      this.options.log.warn({ status: response.statusCode }, 'the controller refused this worker’s link (check its token)');
+    });
+    socket.once('error', (error) => { if (!opened) this.lost(error.message); });
+    socket.once('close', () => { if (!opened) this.lost('closed before it opened'); });
+  }
+
+  private lost(reason: string): void {
+    clearInterval(this.heartbeat);
+    this.peer = undefined;
+    if (this.stopped || this.redial) return;
+    this.options.log.warn({ reason, retryInMs: this.backoffMs }, 'controller link down; redialing');
+    this.redial = setTimeout(() => { this.redial = undefined; this.dial(); }, this.backoffMs);
+    this.backoffMs = Math.min(BACKOFF_MAX_MS, this.backoffMs * 2);
+  }
+
+  private async hello(peer: LinkPeer): Promise<void> {
+    try {
+      const { dataDir } = this.options.runtime.options;
+      const disk = await statfs(dataDir);
+      const images = await this.options.runtime.images.list();
+      const reply = await peer.call<{ worker_id: string; heartbeat_interval_ms: number }>(LINK_CALLS.hello, {
+        cpuMillicores: this.options.cpuMillicores ?? cpus().length * 1000,
+        memoryMb: this.options.memoryMb ?? Math.floor((totalmem() / 2 ** 20) * 0.9),
+        diskMb: Math.floor((disk.bavail * disk.bsize) / 2 ** 20),
+        gpuCount: 0, gpuType: null,
+        version: this.options.version,
+        accelerator: this.options.runtime.accelerator.accelerator,
+        images: Object.fromEntries(images.map((image) => [image.name, 'ready'])),
+        bunkers: this.bunkers.ids(),
+      });
+      this.backoffMs = BACKOFF_MIN_MS;
+      const every = Math.max(500, Math.min(60_000, reply.heartbeat_interval_ms));
+      clearInterval(this.heartbeat);
+      this.heartbeat = setInterval(() => peer.notify(LINK_EVENTS.heartbeat, {}), every);
+      this.heartbeat.unref();
+      this.options.log.info({ workerId: reply.worker_id }, 'connected to the controller');
+      this.connectedOnce.resolve();
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'hello refused; redialing');
+      peer.close('hello failed');
+    }
+  }
+
+  private serve(peer: LinkPeer): void {
+    peer.handle(LINK_CALLS.startBunker, (params) => this.bunkers.start(launchOf(params)));
+    peer.handle(LINK_CALLS.stopBunker, (params) => this.bunkers.stop(bunkerIdOf(params)));
+    peer.handle(LINK_CALLS.pauseBunker, (params) => this.bunkers.pause(bunkerIdOf(params)));
+    peer.handle(LINK_CALLS.resumeBunker, (params) => this.bunkers.resume(bunkerIdOf(params)));
+    peer.handle(LINK_CALLS.exec, (params) => this.bunkers.exec(bunkerIdOf(params), execOf(params)));
+  }
+}
+
+// The controller is trusted, but a malformed call must fail cleanly, not reach the VM layer.
+
+function bunkerIdOf(params: unknown): string {
+  const id = (params as { bunkerId?: unknown } | null)?.bunkerId;
+  if (typeof id !== 'string' || !/^bnk_[0-9a-z]{26}$/.test(id)) throw new ScaiError('VALIDATION_ERROR', 'bunkerId is missing or malformed.');
+  return id;
+}
+
+function launchOf(params: unknown): BunkerLaunch {
+  const p = params as Partial<BunkerLaunch>;
+  const positive = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
+  if (typeof p.image !== 'string' || !positive(p.cpuMillicores) || !positive(p.memoryMb) || !positive(p.diskMb) || typeof p.envVars !== 'object' || p.envVars === null) {
+    throw new ScaiError('VALIDATION_ERROR', 'bunker.start needs image, cpuMillicores, memoryMb, diskMb and envVars.');
+  }
+  return { bunkerId: bunkerIdOf(params), image: p.image, cpuMillicores: p.cpuMillicores!, memoryMb: p.memoryMb!, diskMb: p.diskMb!, envVars: p.envVars };
+}
+
+function execOf(params: unknown): HostExecRequest {
+  const p = params as Partial<HostExecRequest>;
+  if (!Array.isArray(p.argv) || p.argv.length === 0 || !p.argv.every((a) => typeof a === 'string')
+    || typeof p.env !== 'object' || p.env === null || typeof p.timeoutS !== 'number' || typeof p.outputCapBytes !== 'number') {
+    throw new ScaiError('VALIDATION_ERROR', 'exec.run needs argv, env, timeoutS and outputCapBytes.');
+  }
+  return { argv: p.argv, env: p.env, cwd: p.cwd, user: p.user, stdin: p.stdin, timeoutS: p.timeoutS, outputCapBytes: p.outputCapBytes };
+}
