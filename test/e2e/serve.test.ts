@@ -84,6 +84,23 @@ describe('scaibunker serve, as a new user runs it', () => {
       const refused = await cli(['tenant', 'create', 'e2e-team'], { ...env, SCAIGRID_HOST: served.url });
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain('SLUG_CONFLICT');
+
+      // Mode `all` brings this host's own worker: it dials in, and a bunker runs code at once.
+      const api = (path: string, init: RequestInit = {}) => fetch(`${served.url}/v1/modules/scaibunker${path}`, {
+        ...init, headers: { authorization: `Bearer ${key}`, ...(init.body ? { 'content-type': 'application/json' } : {}) },
+      }).then((r) => r.json() as Promise<any>);
+      const deadline = Date.now() + 30_000;
+      let workers = await api('/workers');
+      while (workers.data[0]?.status !== 'online' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        workers = await api('/workers');
+      }
+      expect(workers.data).toMatchObject([{ name: 'local', status: 'online' }]);
+      const bunker = await api('/bunkers', { method: 'POST', body: JSON.stringify({ image: 'minimal', memory_mb: 128 }) });
+      expect(bunker).toMatchObject({ status: 'ok', data: { status: 'running' } });
+      const exec = await api(`/bunkers/${bunker.data.id}/exec`, { method: 'POST', body: JSON.stringify({ command: 'echo hello from a bunker' }) });
+      expect(exec.data).toMatchObject({ exit_code: 0, stdout: 'hello from a bunker\n' });
+      expect((await api(`/bunkers/${bunker.data.id}`, { method: 'DELETE' })).data.status).toBe('terminated');
     } finally {
       expect(await stop(served)).toBe(0);
     }
@@ -101,10 +118,13 @@ describe('scaibunker serve, as a new user runs it', () => {
     }
   });
 
-  it('exits with a clear message for a mode that is not built yet and for a bad listen address', async () => {
+  it('exits with a clear message for a mode that is not built yet, a worker without its controller, and a bad listen address', async () => {
+    const proxy = await cli(['serve'], { ...env, SCAIGRID_MODE: 'bunker_proxy' });
+    expect(proxy.code).not.toBe(0);
+    expect(proxy.stderr).toContain('SCAIGRID_MODE=bunker_proxy is not built yet');
     const worker = await cli(['serve'], { ...env, SCAIGRID_MODE: 'worker' });
     expect(worker.code).not.toBe(0);
-    expect(worker.stderr).toContain('SCAIGRID_MODE=worker is not built yet');
+    expect(worker.stderr).toContain('SCAIGRID_MODE=worker needs SCAIBUNKER_CONTROLLER_URL and SCAIBUNKER_WORKER_TOKEN');
     const listen = await cli(['serve'], { ...env, SCAIBUNKER_LISTEN: 'nowhere' });
     expect(listen.code).not.toBe(0);
     expect(listen.stderr).toContain('SCAIBUNKER_LISTEN must be HOST:PORT');
