@@ -14,6 +14,7 @@ ensure_apt_packages qemu-system-x86 qemu-utils e2fsprogs busybox-static musl-too
 if [ "$(id -u)" -eq 0 ]; then default_cache=/var/cache/scaibunker; else default_cache=${XDG_CACHE_HOME:-$HOME/.cache}/scaibunker; fi
 export SCAIBUNKER_CACHE_DIR=${SCAIBUNKER_CACHE_DIR:-$default_cache}
 log "guest kernel: $(bash "$root/packages/worker/guest-kernel/build.sh")"
+log "fallback guest kernel (Debian's stock cloud kernel): $(bash "$root/packages/worker/guest-kernel/stock-kernel.sh" | tr '\n' ' ')"
 log "guest agent: $(bash "$root/packages/guest/build.sh")"
 cd "$root"
 node packages/cli/bin/scaibunker.js vm prepare

@@ -5,11 +5,12 @@ import { printRecord } from '../output.js';
 
 /** Opens the local microVM runtime (loaded lazily: client commands never pay for it). */
 async function openRuntime() {
-  const { VmRuntime, DEFAULT_CACHE_DIR } = await import('@scaibunker/worker');
+  const { VmRuntime, DEFAULT_CACHE_DIR, kernelFlavourFromEnv } = await import('@scaibunker/worker');
   return VmRuntime.open({
     dataDir: resolve(process.env.SCAIBUNKER_DATA_DIR ?? '.data'),
     cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR),
     acceleratorOverride: process.env.SCAIBUNKER_ACCEL,
+    kernel: kernelFlavourFromEnv(process.env.SCAIBUNKER_GUEST_KERNEL),
   });
 }
 

@@ -13,7 +13,7 @@ import { JailUids } from '../vmm/jail-uids.js';
 import { QemuDriver } from '../vmm/qemu-driver.js';
 import { VmLauncher, type RunningVm } from '../vmm/vm-launcher.js';
 import type { VmSpec } from '../vmm/vmm-driver.js';
-import { resolveGuestAssets, type GuestAssets } from './guest-assets.js';
+import { resolveGuestAssets, type GuestAssets, type KernelFlavour } from './guest-assets.js';
 
 /** Where a runtime keeps its files. */
 export interface VmRuntimeOptions {
@@ -21,6 +21,8 @@ export interface VmRuntimeOptions {
   cacheDir: string;
   /** `kvm` or `tcg` to skip the probe. */
   acceleratorOverride?: string | undefined;
+  /** `minimal` (default) or Debian's `stock` cloud kernel, the fallback. */
+  kernel?: KernelFlavour | undefined;
   /** Spawn → agent-ready deadline of the boot watchdog. */
   readyTimeoutMs?: number;
   bootAttempts?: number;
@@ -66,7 +68,7 @@ export class VmRuntime {
   }
 
   static async open(options: VmRuntimeOptions): Promise<VmRuntime> {
-    const assets = await resolveGuestAssets(options.cacheDir);
+    const assets = await resolveGuestAssets(options.cacheDir, options.kernel ?? 'minimal');
     const images = new ImageStore(options.dataDir, assets.agentPath);
     await images.ensureMinimal();
     const tscKhz = await hostTscKhz();
@@ -193,7 +195,7 @@ export class VmRuntime {
     };
     try {
       const spec: VmSpec = {
-        id, workDir, kernelPath: this.assets.kernelPath, diskPath: join(workDir, 'disk.qcow2'), diskFormat: 'qcow2', sharedFiles: disk.chain,
+        id, workDir, kernelPath: this.assets.kernelPath, initrdPath: this.assets.initrdPath, kernelFlavour: this.assets.kernelFlavour, diskPath: join(workDir, 'disk.qcow2'), diskFormat: 'qcow2', sharedFiles: disk.chain,
         memoryMb: shape.memoryMb, vcpus: shape.vcpus, cpuMillicores: shape.cpuMillicores,
         hostname: shape.hostname ?? id.replace('_', '-').slice(0, 20), jailUid,
       };

@@ -11,7 +11,9 @@ export interface VmSpec {
   workDir: string;
   kernelPath: string;
   /** An initramfs, for kernels that build their drivers as modules (Debian's stock kernel). */
-  initrdPath?: string;
+  initrdPath?: string | undefined;
+  /** Our minimal kernel, or Debian's stock one (which needs ACPI to find its devices). */
+  kernelFlavour?: 'minimal' | 'stock';
   /** The root disk: a qcow2 overlay (or raw image) private to this VM. */
   diskPath: string;
   diskFormat: 'qcow2' | 'raw';
