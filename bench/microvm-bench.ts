@@ -6,14 +6,16 @@
  *   npm run bench:microvm            (BENCH_RUNS=20 by default)
  */
 import { spawn } from 'node:child_process';
-import { cpus, freemem, totalmem, tmpdir } from 'node:os';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_CACHE_DIR, VmRuntime, QemuDriver, hostTscKhz, detectCgroupManager, type RuntimeVm } from '@scaibunker/worker';
 import { fmt, summarize } from './stats.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
-const IDLE_VMS = Number(process.env.BENCH_IDLE_VMS ?? 20);
+const IDLE_VMS = Number(process.env.BENCH_IDLE_VMS ?? 150);
+const IDLE_BUDGET_MS = 10 * 60_000;
+const RESERVE_MIB = 2048;
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-bench-'));
@@ -80,15 +82,49 @@ async function main(): Promise<void> {
   log(`guest's own fork+exec of \`true\` (in-guest shell loop of 200, busybox time): ${guestSpawnMs.toFixed(2)} ms → agent + channel overhead per exec ≈ ${(summarize(execs).p50 - guestSpawnMs).toFixed(2)} ms`);
   await vm.stop();
 
+  // Idle VMs, booted for real (not extrapolated): restored one after another until IDLE_VMS run,
+  // the host's available memory falls under a reserve, or the time budget is spent.
   const idle: RuntimeVm[] = [];
-  for (let i = 0; i < IDLE_VMS; i++) idle.push(await runtime.start({ image: 'minimal', memoryMb: 128 }));
-  await new Promise((r) => setTimeout(r, 3000));
+  const availableBefore = memAvailableMib();
+  const deadline = Date.now() + IDLE_BUDGET_MS;
+  let stoppedBy = `the target of ${IDLE_VMS}`;
+  while (idle.length < IDLE_VMS) {
+    if (memAvailableMib() < RESERVE_MIB) { stoppedBy = `the ${RESERVE_MIB} MiB memory reserve`; break; }
+    if (Date.now() > deadline) { stoppedBy = `the ${IDLE_BUDGET_MS / 1000} s time budget`; break; }
+    idle.push(await runtime.start({ image: 'minimal', memoryMb: 128 }));
+  }
+  await new Promise((r) => setTimeout(r, 5000));
+  const usedMib = availableBefore - memAvailableMib();
   const rss = await Promise.all(idle.map((v) => v.vm.rssKib()));
-  const perVm = summarize(rss.map((k) => k / 1024));
-  log(`host memory per idle restored 128-MiB VM (RSS): ${fmt(perVm, 'MiB')}`);
-  const fit = Math.floor((freemem() / 2 ** 20 + rss.reduce((a, b) => a + b, 0) / 1024) / perVm.p95);
-  log(`idle 128-MiB VMs that fit in this machine's free memory at p95 RSS: ~${fit} (measured ${IDLE_VMS} at once, extrapolated)`);
-  await Promise.all(idle.map((v) => v.stop()));
+  const pss = idle.map((v) => pssKib(v.vm.pid));
+  log(`idle restored 128-MiB VMs running at once: ${idle.length} (stopped by ${stoppedBy})`);
+  log(`host memory per idle VM: ${(usedMib / idle.length).toFixed(1)} MiB (drop of MemAvailable / VMs); RSS ${fmt(summarize(rss.map((k) => k / 1024)), 'MiB')}; PSS ${fmt(summarize(pss.map((k) => k / 1024)), 'MiB')}`);
+  const cpu = await hostCpuBusy(5000);
+  log(`host CPU busy with ${idle.length} idle VMs: ${(cpu * 100).toFixed(0)}% of ${cpus().length} cores; each VM still answers: ${(await Promise.all(idle.map((v) => v.agent.ping().then(() => 1, () => 0)))).reduce((a: number, b: number) => a + b, 0)}/${idle.length}`);
+  const fit = Math.floor(idle.length + (memAvailableMib() - RESERVE_MIB) / (usedMib / idle.length));
+  log(`idle 128-MiB VMs that fit in this machine's memory (measured ${idle.length}, the rest at the measured cost per VM): ~${fit}`);
+  for (const vm of idle) await vm.stop();
+}
+
+function memAvailableMib(): number {
+  return Number(/^MemAvailable:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024;
+}
+
+function pssKib(pid: number): number {
+  return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+}
+
+/** The share of all cores busy over a window, from /proc/stat. */
+async function hostCpuBusy(windowMs: number): Promise<number> {
+  const sample = () => {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idleTicks = (fields[3] ?? 0) + (fields[4] ?? 0);
+    return { idle: idleTicks, total: fields.reduce((a, b) => a + b, 0) };
+  };
+  const a = sample();
+  await new Promise((r) => setTimeout(r, windowMs));
+  const b = sample();
+  return 1 - (b.idle - a.idle) / (b.total - a.total);
 }
 
 /** Spawn → exit of raw QEMU booting the same kernel and rootfs into `busybox reboot -f`. */
