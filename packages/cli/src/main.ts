@@ -1,13 +1,19 @@
 import { parseArgs } from 'node:util';
 import { ScaiError } from '@scaibunker/contracts';
 import { clientFromEnvironment } from './client-config.js';
-import { PLATFORM_COMMANDS, type Command } from './commands/platform.js';
+import { BUNKER_COMMANDS } from './commands/bunkers.js';
+import { EXEC_COMMANDS } from './commands/exec.js';
+import { PLATFORM_COMMANDS, type Command, type CommandContext } from './commands/platform.js';
 import { serve } from './commands/serve.js';
 import { VM_COMMANDS } from './commands/vm.js';
+import { WORKER_COMMANDS } from './commands/workers.js';
 
 const COMMANDS: Record<string, Command> = {
   serve: { usage: 'serve   (SCAIGRID_MODE, SCAIBUNKER_DATA_DIR, SCAIBUNKER_LISTEN, SCAIBUNKER_DATABASE_URL)', run: serve },
   ...PLATFORM_COMMANDS,
+  ...BUNKER_COMMANDS,
+  ...EXEC_COMMANDS,
+  ...WORKER_COMMANDS,
   ...VM_COMMANDS,
 };
 
@@ -43,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
   });
   await found.command.run({
     args: positionals,
-    flags: values as Record<string, string | boolean | undefined>,
+    flags: values as CommandContext['flags'],
     json: values.json === true,
     client: () => clientFromEnvironment(),
   });

@@ -1,6 +1,7 @@
 import type {
-  ApiKey, AuditEntry, CreateApiKeyBody, CreatedApiKey, CreateGroupBody, CreatePartnerBody, CreateTenantBody, CreateUserBody,
-  Group, Health, Me, ModuleState, Partner, PermissionKey, Permissions, Tenant, UpdateUserBody, User,
+  ApiKey, AuditEntry, Bunker, BunkerListQuery, CreateApiKeyBody, CreateBunkerBody, CreatedApiKey, CreateGroupBody, CreatePartnerBody,
+  CreateTenantBody, CreateUserBody, CreateWorkerBody, ExecBody, ExecResult, Group, Health, Me, ModuleState, Partner, PermissionKey,
+  Permissions, Tenant, UpdateUserBody, User, Worker,
 } from '@scaibunker/contracts';
 import { HttpTransport, type ClientOptions, type Page } from './http-transport.js';
 
@@ -31,7 +32,17 @@ export interface ModuleConfig {
   config: Record<string, string | number | boolean>;
 }
 
+/** A newly registered worker with the credential its daemon dials in with (shown once). */
+export type CreatedWorker = Worker & { token: string };
+
+/** Options of a call that may take long. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
 const enc = encodeURIComponent;
+const BUNKERS = '/v1/modules/scaibunker/bunkers';
+const WORKERS = '/v1/modules/scaibunker/workers';
 
 /**
  * The ScaiBunker API client.
@@ -120,6 +131,40 @@ export class ScaiBunkerClient {
   readonly audit = {
     list: (options: ListOptions & { tenant_id?: string; action?: string } = {}): Promise<Page<AuditEntry>> =>
       this.http.page('/v1/audit', { ...options }),
+  };
+
+  /**
+   * Bunkers: microVMs with their own disk, network and limits. `create` answers once the bunker
+   * runs (or failed to start); `exec` runs one command and waits for it.
+   * @example
+   * const bunker = await client.bunkers.create({ image: 'minimal', memory_mb: 256 });
+   * const { exit_code, stdout } = await client.bunkers.exec(bunker.id, { command: ['uname', '-a'] });
+   * await client.bunkers.delete(bunker.id);
+   */
+  readonly bunkers = {
+    create: (body: CreateBunkerBody, options: CallOptions = {}): Promise<Bunker> => this.http.data('POST', BUNKERS, { body, ...options }),
+    /** @example for await (const b of client.all((o) => client.bunkers.list({ ...o, status: 'running' }))) console.log(b.id) */
+    list: (options: BunkerListQuery = {}): Promise<Page<Bunker>> => this.http.page(BUNKERS, { ...options }),
+    get: (id: string): Promise<Bunker> => this.http.data('GET', `${BUNKERS}/${enc(id)}`),
+    delete: (id: string): Promise<Bunker> => this.http.data('DELETE', `${BUNKERS}/${enc(id)}`),
+    pause: (id: string): Promise<Bunker> => this.http.data('POST', `${BUNKERS}/${enc(id)}/pause`),
+    resume: (id: string): Promise<Bunker> => this.http.data('POST', `${BUNKERS}/${enc(id)}/resume`),
+    keepalive: (id: string): Promise<Bunker> => this.http.data('POST', `${BUNKERS}/${enc(id)}/keepalive`),
+    /** A string command runs under `/bin/sh -c`; an array is the argv. */
+    exec: (id: string, body: ExecBody, options: CallOptions = {}): Promise<ExecResult> =>
+      this.http.data('POST', `${BUNKERS}/${enc(id)}/exec`, { body, ...options }),
+  };
+
+  /**
+   * Workers, the hosts that run bunkers (admins). `create` returns the worker's token, once.
+   * @example const { id, token } = await client.workers.create({ name: 'w2' }); await client.workers.drain(id);
+   */
+  readonly workers = {
+    create: (body: CreateWorkerBody): Promise<CreatedWorker> => this.http.data('POST', WORKERS, { body }),
+    list: (options: ListOptions = {}): Promise<Page<Worker>> => this.http.page(WORKERS, { ...options }),
+    get: (id: string): Promise<Worker> => this.http.data('GET', `${WORKERS}/${enc(id)}`),
+    drain: (id: string): Promise<Worker> => this.http.data('POST', `${WORKERS}/${enc(id)}/drain`),
+    resume: (id: string): Promise<Worker> => this.http.data('POST', `${WORKERS}/${enc(id)}/resume`),
   };
 
   /**

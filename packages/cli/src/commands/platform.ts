@@ -1,42 +1,26 @@
 import { isPermissionKey, ROLES, ScaiError, type Role } from '@scaibunker/contracts';
 import type { ScaiBunkerClient } from '@scaibunker/sdk';
 import { printRecord, printTable } from '../output.js';
+import { arg, page, PAGE_FLAGS, str } from './command-args.js';
 
 /** What a command receives: its positionals, its parsed flags, and the API client. */
 export interface CommandContext {
   args: string[];
-  flags: Record<string, string | boolean | undefined>;
+  /** Flag values; a flag declared `multiple` gives an array. */
+  flags: Record<string, string | boolean | string[] | boolean[] | undefined>;
   json: boolean;
   client: () => ScaiBunkerClient;
 }
 
-/** A CLI command: its flags (all take a value unless `boolean`), usage line, and action. */
+/** A CLI command: its flags (all take a value unless `boolean`; `multiple` ones repeat), usage line, and action. */
 export interface Command {
   usage: string;
-  flags?: Record<string, { type: 'string' | 'boolean' }>;
+  flags?: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
   run(ctx: CommandContext): Promise<void>;
 }
 
 const USER_COLUMNS = ['id', 'email', 'role', 'tenant_id', 'disabled'];
 const KEY_COLUMNS = ['id', 'name', 'user_id', 'expires_at', 'revoked_at', 'last_used_at'];
-
-function arg(ctx: CommandContext, index: number, name: string): string {
-  const value = ctx.args[index];
-  if (!value) throw new ScaiError('VALIDATION_ERROR', `Missing <${name}>.`);
-  return value;
-}
-
-function str(ctx: CommandContext, name: string): string | undefined {
-  const value = ctx.flags[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-function page(ctx: CommandContext) {
-  const limit = str(ctx, 'limit');
-  return { ...(limit ? { limit: Number(limit) } : {}), ...(str(ctx, 'cursor') ? { cursor: str(ctx, 'cursor')! } : {}) };
-}
-
-const PAGE_FLAGS = { limit: { type: 'string' }, cursor: { type: 'string' } } as const;
 
 /** The platform commands: identity, tenancy, keys, modules, audit. */
 export const PLATFORM_COMMANDS: Record<string, Command> = {
