@@ -133,6 +133,28 @@ export class AgentStream {
   }
 }
 
+/**
+ * A Readable that grants credit after every read. Every consumer (flowing mode, pipe, async
+ * iteration) takes bytes out through `read`; `_read` alone would not do: Node calls it before
+ * removing the chunk it returns, and not again until the next push, which needs the very
+ * credit not yet granted. A slow consumer behind a pipe stalled the download that way.
+ */
+class GrantingReadable extends Readable {
+  constructor(private readonly onConsumed: () => void) {
+    super({ highWaterMark: INITIAL_CREDIT });
+  }
+
+  override read(size?: number): ReturnType<Readable['read']> {
+    const chunk: unknown = super.read(size);
+    this.onConsumed();
+    return chunk;
+  }
+
+  override _read(): void {
+    this.onConsumed();
+  }
+}
+
 /** A download channel: pushes frames into a Readable and grants credit back as it drains. */
 class IncomingChannel {
   readonly readable: Readable;
@@ -145,7 +167,7 @@ class IncomingChannel {
     private readonly channelId: number,
     private readonly link: StreamLink,
   ) {
-    this.readable = new Readable({ highWaterMark: INITIAL_CREDIT, read: () => this.grant() });
+    this.readable = new GrantingReadable(() => this.grant());
   }
 
   push(data: Buffer): void {
@@ -167,7 +189,9 @@ class IncomingChannel {
     if (this.ended) return;
     const consumed = this.pushed - this.readable.readableLength;
     const grant = consumed - this.granted;
-    if (grant <= 0) return;
+    // Small grants are held back: the agent still holds three quarters of its credit, so
+    // holding back never stalls the stream, and a byte-by-byte reader does not flood CREDITs.
+    if (grant < INITIAL_CREDIT / 4) return;
     this.granted += grant;
     const payload = Buffer.alloc(4);
     payload.writeUInt32LE(grant);

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, testRuntime } from '../testing/test-runtime.js';
 import type { RuntimeVm } from './vm-runtime.js';
@@ -63,6 +64,19 @@ describe('a real microVM', () => {
     expect(actual.digest('hex')).toBe(expected.digest('hex'));
     await vm.agent.remove('/root/big.bin');
   }, 300_000);
+
+  it('keeps a download going behind a slow, pausing consumer (pipe backpressure)', async () => {
+    await vm.agent.writeFile('/tmp/slow.bin', Buffer.alloc(4 * 1024 * 1024, 7));
+    const download = await vm.agent.readFile('/tmp/slow.bin');
+    let received = 0;
+    // A writable that fills and drains slowly makes pipe() pause and resume the download:
+    // credit must still flow back to the agent (a grant made only in _read once stalled here).
+    await pipeline(download.content, new Writable({
+      highWaterMark: 128 * 1024,
+      write(chunk: Buffer, _encoding, done) { received += chunk.length; setTimeout(done, 1); },
+    }));
+    expect(received).toBe(4 * 1024 * 1024);
+  }, 60_000);
 
   it('kills the whole process tree when a timeout expires', async () => {
     const result = await run(['sh', '-c', 'sleep 100 & sleep 100'], { timeoutMs: 1000 });
