@@ -13,6 +13,13 @@ export const LINK_CALLS = {
   pauseBunker: 'bunker.pause',
   resumeBunker: 'bunker.resume',
   exec: 'exec.run',
+  /** Files: a read answers with a stream the worker opened; a write names one the controller opened. */
+  fileRead: 'file.read',
+  fileWrite: 'file.write',
+  fileStat: 'file.stat',
+  fileList: 'file.list',
+  fileMkdir: 'file.mkdir',
+  fileRemove: 'file.remove',
 } as const;
 
 /** One-way events a worker sends. */

@@ -166,6 +166,22 @@ export class BunkerService {
     return result;
   }
 
+  /**
+   * The worker side of a file operation on a running bunker the actor may act on; counts as
+   * activity. `run` gets the bunker's worker id.
+   */
+  async files<T>(actor: Actor, bunker: BunkerRow, run: (workerId: string) => Promise<T>): Promise<T> {
+    this.requireActing(actor, bunker, 'scaibunker:files');
+    if (bunker.status !== 'running') throw new ScaiError('BUNKER_NOT_RUNNING', `The bunker is ${bunker.status}.`);
+    await this.repos.bunkers.touch(bunker.id, new Date().toISOString());
+    return run(bunker.worker_id!);
+  }
+
+  /** The gateway to the bunkers' workers, for the file routes. */
+  get gateway(): WorkerGateway {
+    return this.workers;
+  }
+
   async keepalive(actor: Actor, bunker: BunkerRow): Promise<BunkerRow> {
     this.requireActing(actor, bunker, 'scaibunker:create');
     if (bunker.status !== 'running' && bunker.status !== 'paused') throw new ScaiError('BUNKER_NOT_RUNNING', `The bunker is ${bunker.status}.`);

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { ExecBody, ExecResult } from '@scaibunker/contracts';
 
 /** What a worker needs to start one bunker's microVM. */
@@ -21,6 +22,21 @@ export interface WorkerGateway {
   pauseBunker(workerId: string, bunkerId: string): Promise<void>;
   resumeBunker(workerId: string, bunkerId: string): Promise<void>;
   exec(workerId: string, bunkerId: string, request: ExecRequest): Promise<ExecResult>;
+  /** A guest file's bytes, streamed with flow control end to end (never held whole). */
+  readFile(workerId: string, bunkerId: string, path: string): Promise<{ size: number; mode: number; content: Readable }>;
+  writeFile(workerId: string, bunkerId: string, path: string, content: Readable, options: { mode?: number | undefined; asRoot: boolean }): Promise<{ size: number }>;
+  stat(workerId: string, bunkerId: string, path: string): Promise<GuestStat>;
+  list(workerId: string, bunkerId: string, path: string): Promise<{ entries: (GuestStat & { name: string })[]; truncated: boolean }>;
+  mkdir(workerId: string, bunkerId: string, path: string, mode: number | undefined): Promise<void>;
+  remove(workerId: string, bunkerId: string, path: string, recursive: boolean): Promise<void>;
+}
+
+/** A file or directory inside a bunker, as the worker reports it. */
+export interface GuestStat {
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  size: number;
+  mode: number;
+  mtimeMs: number;
 }
 
 /** A sync exec as the worker runs it: argv resolved, environment merged, caps applied. */

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { LINK_CALLS, LINK_EVENTS, ScaiError, type ExecResult } from '@scaibunker/contracts';
 import type { LinkPeer } from '@scaibunker/link';
 import type { Repositories, WorkerRegistration } from '@scaibunker/db';
 import type { BunkerService } from '../bunkers/bunker-service.js';
-import type { BunkerLaunch, ExecRequest, WorkerGateway } from '../bunkers/worker-gateway.js';
+import type { BunkerLaunch, ExecRequest, GuestStat, WorkerGateway } from '../bunkers/worker-gateway.js';
 
 /** Timing of the worker links. */
 export interface WorkerHubOptions {
@@ -139,6 +141,45 @@ export class WorkerHub implements WorkerGateway {
   exec(workerId: string, bunkerId: string, request: ExecRequest): Promise<ExecResult> {
     // The worker enforces the command's own timeout; the call allows a margin beyond it.
     return this.peer(workerId).call<ExecResult>(LINK_CALLS.exec, { bunkerId, ...request }, { timeoutMs: request.timeoutS * 1000 + 30_000 });
+  }
+
+  async readFile(workerId: string, bunkerId: string, path: string): Promise<{ size: number; mode: number; content: Readable }> {
+    const peer = this.peer(workerId);
+    const reply = await peer.call<{ size: number; mode: number; stream: number }>(LINK_CALLS.fileRead, { bunkerId, path });
+    const content = peer.acceptStream(reply.stream);
+    content.end(); // this side only reads
+    return { size: reply.size, mode: reply.mode, content };
+  }
+
+  async writeFile(workerId: string, bunkerId: string, path: string, content: Readable, options: { mode?: number | undefined; asRoot: boolean }): Promise<{ size: number }> {
+    const peer = this.peer(workerId);
+    const upload = peer.openStream();
+    upload.resume(); // the worker only reads; its END arrives on this side's read half
+    const sent = pipeline(content, upload);
+    sent.catch(() => undefined);
+    try {
+      // No timeout: a large upload takes as long as its sender does; a dead link fails the call.
+      return await peer.call<{ size: number }>(LINK_CALLS.fileWrite, { bunkerId, path, stream: upload.id, mode: options.mode, asRoot: options.asRoot }, { timeoutMs: Infinity });
+    } catch (error) {
+      upload.destroy();
+      throw error;
+    }
+  }
+
+  stat(workerId: string, bunkerId: string, path: string): Promise<GuestStat> {
+    return this.peer(workerId).call<GuestStat>(LINK_CALLS.fileStat, { bunkerId, path });
+  }
+
+  list(workerId: string, bunkerId: string, path: string): Promise<{ entries: (GuestStat & { name: string })[]; truncated: boolean }> {
+    return this.peer(workerId).call(LINK_CALLS.fileList, { bunkerId, path });
+  }
+
+  async mkdir(workerId: string, bunkerId: string, path: string, mode: number | undefined): Promise<void> {
+    await this.peer(workerId).call(LINK_CALLS.fileMkdir, { bunkerId, path, mode });
+  }
+
+  async remove(workerId: string, bunkerId: string, path: string, recursive: boolean): Promise<void> {
+    await this.peer(workerId).call(LINK_CALLS.fileRemove, { bunkerId, path, recursive });
   }
 
   private peer(workerId: string): LinkPeer {

@@ -1,5 +1,6 @@
 import { ScaiError } from '@scaibunker/contracts';
-import type { AgentClient } from '../agent/agent-client.js';
+import type { Readable } from 'node:stream';
+import type { AgentClient, GuestDirEntry, GuestStat } from '../agent/agent-client.js';
 import type { RuntimeVm, VmRuntime } from '../runtime/vm-runtime.js';
 
 /** What the controller asks a worker to start. */
@@ -126,6 +127,38 @@ export class BunkerHost {
       signal: result.signal ? SIGNAL_NAMES[result.signal] ?? `SIG${result.signal}` : null,
       stdout, stderr, duration_ms: Math.round(performance.now() - started), timed_out: result.timedOut, truncated,
     };
+  }
+
+  /** A file's bytes, streamed from the guest (the caller must consume or destroy `content`). */
+  async readFile(bunkerId: string, path: string): Promise<{ size: number; mode: number; content: Readable; done: Promise<void> }> {
+    return this.vm(bunkerId).agent.readFile(path);
+  }
+
+  /**
+   * Streams `content` into a guest file. New files belong to the image's `user` (so what the
+   * API uploads, the user's commands can change), unless `asRoot`.
+   */
+  async writeFile(bunkerId: string, path: string, content: Readable, options: { mode?: number | undefined; asRoot?: boolean }): Promise<{ size: number }> {
+    const { agent } = this.vm(bunkerId);
+    const owner = options.asRoot ? { uid: 0, gid: 0 } : await resolveUser(agent, DEFAULT_USER, false);
+    return agent.writeFile(path, content, { ...(options.mode === undefined ? {} : { mode: options.mode }), uid: owner.uid, gid: owner.gid });
+  }
+
+  stat(bunkerId: string, path: string): Promise<GuestStat> {
+    return this.vm(bunkerId).agent.stat(path);
+  }
+
+  list(bunkerId: string, path: string): Promise<{ entries: GuestDirEntry[]; truncated: boolean }> {
+    return this.vm(bunkerId).agent.list(path);
+  }
+
+  async mkdir(bunkerId: string, path: string, mode: number | undefined): Promise<void> {
+    const { agent } = this.vm(bunkerId);
+    await agent.mkdir(path, { parents: true, ...(mode === undefined ? {} : { mode }) });
+  }
+
+  async remove(bunkerId: string, path: string, recursive: boolean): Promise<void> {
+    await this.vm(bunkerId).agent.remove(path, { recursive });
   }
 
   /** Stops every VM (worker shutdown). */

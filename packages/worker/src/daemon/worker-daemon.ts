@@ -1,5 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
+import { pipeline } from 'node:stream/promises';
 import { WebSocket } from 'ws';
 import { LINK_CALLS, LINK_EVENTS, ScaiError, WORKER_LINK_PATH } from '@scaibunker/contracts';
 import { LINK_MAX_PAYLOAD_BYTES, LINK_SUBPROTOCOL, LinkPeer, wsChannel } from '@scaibunker/link';
@@ -136,6 +137,32 @@ export class WorkerDaemon {
     peer.handle(LINK_CALLS.pauseBunker, (params) => this.bunkers.pause(bunkerIdOf(params)));
     peer.handle(LINK_CALLS.resumeBunker, (params) => this.bunkers.resume(bunkerIdOf(params)));
     peer.handle(LINK_CALLS.exec, (params) => this.bunkers.exec(bunkerIdOf(params), execOf(params)));
+    peer.handle(LINK_CALLS.fileRead, async (params, ctx) => {
+      const file = await this.bunkers.readFile(bunkerIdOf(params), pathOf(params));
+      const stream = ctx.link.openStream();
+      stream.on('error', () => file.content.destroy());
+      // This side only writes: its read half ends now, so the id is freed once the data is sent.
+      stream.resume();
+      pipeline(file.content, stream).catch(() => undefined);
+      return { size: file.size, mode: file.mode, stream: stream.id };
+    });
+    peer.handle(LINK_CALLS.fileWrite, async (params, ctx) => {
+      const { stream: streamId, mode, asRoot } = (params ?? {}) as { stream?: unknown; mode?: unknown; asRoot?: unknown };
+      if (typeof streamId !== 'number') throw new ScaiError('VALIDATION_ERROR', 'file.write needs a stream.');
+      const stream = ctx.link.acceptStream(streamId);
+      stream.on('error', () => undefined);
+      stream.end(); // this side only reads
+      return this.bunkers.writeFile(bunkerIdOf(params), pathOf(params), stream, {
+        mode: typeof mode === 'number' ? mode : undefined, asRoot: asRoot === true,
+      });
+    });
+    peer.handle(LINK_CALLS.fileStat, (params) => this.bunkers.stat(bunkerIdOf(params), pathOf(params)));
+    peer.handle(LINK_CALLS.fileList, (params) => this.bunkers.list(bunkerIdOf(params), pathOf(params)));
+    peer.handle(LINK_CALLS.fileMkdir, (params) => {
+      const mode = (params as { mode?: unknown }).mode;
+      return this.bunkers.mkdir(bunkerIdOf(params), pathOf(params), typeof mode === 'number' ? mode : undefined);
+    });
+    peer.handle(LINK_CALLS.fileRemove, (params) => this.bunkers.remove(bunkerIdOf(params), pathOf(params), (params as { recursive?: unknown }).recursive === true));
   }
 }
 
@@ -145,6 +172,12 @@ function bunkerIdOf(params: unknown): string {
   const id = (params as { bunkerId?: unknown } | null)?.bunkerId;
   if (typeof id !== 'string' || !/^bnk_[0-9a-z]{26}$/.test(id)) throw new ScaiError('VALIDATION_ERROR', 'bunkerId is missing or malformed.');
   return id;
+}
+
+function pathOf(params: unknown): string {
+  const path = (params as { path?: unknown } | null)?.path;
+  if (typeof path !== 'string' || !path.startsWith('/') || path.length > 4096 || path.includes('\0')) throw new ScaiError('VALIDATION_ERROR', 'path must be an absolute path.');
+  return path;
 }
 
 function launchOf(params: unknown): BunkerLaunch {

@@ -9,6 +9,7 @@ import { moduleStateFor } from '../modules/module-access.js';
 import type { BunkerService } from '../../bunkers/bunker-service.js';
 import { bunkersRoutes } from './bunkers-routes.js';
 import { workersRoutes } from './workers-routes.js';
+import { filesRoutes } from './files-routes.js';
 
 /**
  * The `scaibunker` module, mounted at `/v1/modules/scaibunker`. Every route here answers
@@ -36,4 +37,5 @@ export const scaibunkerModule: FastifyPluginAsyncTypebox<{ repos: Repositories; 
 
   await app.register(bunkersRoutes, { repos, bunkers });
   await app.register(workersRoutes, { repos });
+  await app.register(filesRoutes, { repos, bunkers });
 };
