@@ -161,8 +161,9 @@ export class VmRuntime {
         const running = await this.launcher.boot(vm.spec, vm.freshDisk);
         try {
           // Frozen, the disk overlay is consistent with the saved memory: nothing dirty in flight.
+          // Saved while running (QEMU stops it at the end), so a restore runs by itself once
+          // loaded, with no monitor round trip before the agent can answer.
           await running.agent.freeze();
-          await running.vm.pause();
           const statePath = join(dir, 'state.bin.partial');
           await running.vm.saveState(statePath);
           await running.vm.kill();

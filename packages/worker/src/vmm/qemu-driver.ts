@@ -70,13 +70,10 @@ export class QemuDriver implements VmmDriver {
     } finally {
       closeSync(stateFd);
     }
-    try {
-      // The template was saved paused, so the restored VM arrives paused: run it once loaded.
-      await handle.startAfterIncoming();
-    } catch (error) {
-      await handle.kill();
-      throw new ScaiError('VM_BOOT_FAILED', `Restoring ${spec.id} from ${statePath} failed: ${(error as Error).message}`, { cause: error });
-    }
+    // A state saved from a running VM runs by itself once loaded (QEMU's autostart), so the
+    // caller can already connect to the agent: nothing here waits for the load. One saved
+    // paused needs a `cont` after it; a load that fails ends the VM, which the caller sees.
+    handle.startAfterIncoming().catch(() => handle.kill());
     return handle;
   }
 
@@ -180,7 +177,11 @@ export class QemuDriver implements VmmDriver {
           throw new ScaiError('VM_BOOT_FAILED', `QEMU exited with ${code} at start: ${stderr.trim().slice(0, 500)}`);
         }),
       ]);
-      const qmp = await QmpClient.connect(join(spec.workDir, 'qmp.sock'), 5000);
+      // A restoring QEMU answers its monitor only once the state is loaded: the monitor is
+      // connected on the side while the caller already reaches for the agent.
+      const qmp = QmpClient.connect(join(spec.workDir, 'qmp.sock'), 5000);
+      if (start === 'boot') await qmp;
+      else qmp.catch(() => child.kill('SIGKILL'));
       return new QemuVm(spec, child, exited, qmp, cgroup);
     } catch (error) {
       child.kill('SIGKILL');
@@ -198,11 +199,11 @@ class QemuVm implements VmHandle {
     private readonly spec: VmSpec,
     private readonly child: ChildProcess,
     readonly exited: Promise<number | null>,
-    private readonly qmp: QmpClient,
+    private readonly monitor: Promise<QmpClient>,
     private readonly cgroup: VmCgroup,
   ) {
     this.pid = child.pid ?? 0;
-    void exited.then(() => qmp.close());
+    void exited.then(() => monitor.then((qmp) => qmp.close(), () => undefined));
   }
 
   get id(): string {
@@ -218,11 +219,11 @@ class QemuVm implements VmHandle {
   }
 
   async pause(): Promise<void> {
-    await this.qmp.execute('stop');
+    await (await this.monitor).execute('stop');
   }
 
   async resume(): Promise<void> {
-    await this.qmp.execute('cont');
+    await (await this.monitor).execute('cont');
   }
 
   async saveState(path: string): Promise<void> {
@@ -244,8 +245,8 @@ class QemuVm implements VmHandle {
       // to. lchown: never follow a link the jail may have put in its place.
       await lchown(outgoing, this.spec.jailUid, this.spec.jailUid);
       // The default 32 MiB/s cap would make a 128 MiB guest's save take seconds.
-      await this.qmp.execute('migrate-set-parameters', { 'max-bandwidth': 8 * 1024 * 1024 * 1024 });
-      await this.qmp.execute('migrate', { uri: `unix:${outgoing}` });
+      await (await this.monitor).execute('migrate-set-parameters', { 'max-bandwidth': 8 * 1024 * 1024 * 1024 });
+      await (await this.monitor).execute('migrate', { uri: `unix:${outgoing}` });
       // Both: QEMU says it completed, and every byte reached the file. A failed migration
       // never connects, so waiting on the bytes alone could hang.
       await Promise.all([received, this.migrationEnd()]);
@@ -257,7 +258,7 @@ class QemuVm implements VmHandle {
   /** Resolves when the outgoing migration completed, throws when it failed or was cancelled. */
   private async migrationEnd(): Promise<void> {
     for (;;) {
-      const info = await this.qmp.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
+      const info = await (await this.monitor).execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
       if (info.status === 'completed') return;
       if (info.status === 'failed' || info.status === 'cancelled') throw new ScaiError('INTERNAL', `Saving VM state failed: ${info['error-desc'] ?? info.status}`);
       await new Promise((r) => setTimeout(r, 5));
@@ -267,20 +268,20 @@ class QemuVm implements VmHandle {
   /** Waits for an incoming migration to finish loading, then runs the VM. */
   async startAfterIncoming(): Promise<void> {
     for (;;) {
-      const { status } = await this.qmp.execute<{ status: string }>('query-status');
+      const { status } = await (await this.monitor).execute<{ status: string }>('query-status');
       if (status === 'running') return;
       if (status !== 'inmigrate') break;
       await new Promise((r) => setTimeout(r, 1));
     }
-    const migration = await this.qmp.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
+    const migration = await (await this.monitor).execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
     if (migration.status && migration.status !== 'completed') {
       throw new ScaiError('VM_BOOT_FAILED', `Loading the VM state failed: ${migration['error-desc'] ?? migration.status}`);
     }
-    await this.qmp.execute('cont');
+    await (await this.monitor).execute('cont');
   }
 
   async growDisk(sizeMb: number): Promise<void> {
-    await this.qmp.execute('block_resize', { device: 'root', size: sizeMb * 1024 * 1024 });
+    await (await this.monitor).execute('block_resize', { device: 'root', size: sizeMb * 1024 * 1024 });
   }
 
   async kill(): Promise<void> {

@@ -41,7 +41,10 @@ export interface VmHandle {
   connectAgent(): Promise<Socket>;
   pause(): Promise<void>;
   resume(): Promise<void>;
-  /** Writes the paused VM's device and memory state to a file (the disk is not included). */
+  /**
+   * Writes the VM's device and memory state to a file (the disk is not included). A running VM
+   * is stopped at the end and restores running; a paused one restores paused and is resumed.
+   */
   saveState(path: string): Promise<void>;
   /** Grows the root disk to `sizeMb` while running; the guest sees a capacity change. */
   growDisk(sizeMb: number): Promise<void>;
