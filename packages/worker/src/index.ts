@@ -4,7 +4,7 @@ export { VmRuntime, type VmRuntimeOptions, type VmRequest, type RuntimeVm } from
 export type { AcceleratorChoice } from './vmm/accelerator-probe.js';
 export type { RootfsSource } from './images/image-baker.js';
 export type { StoredImage } from './images/image-store.js';
-export { DEFAULT_CACHE_DIR, kernelFlavourFromEnv, type KernelFlavour } from './runtime/guest-assets.js';
+export { DEFAULT_CACHE_DIR, diskModeFromEnv, kernelFlavourFromEnv, type KernelFlavour } from './runtime/guest-assets.js';
 export { QemuDriver, type QemuDriverOptions } from './vmm/qemu-driver.js';
 export { FirecrackerDriver, snapshotMemoryPath, type FirecrackerDriverOptions } from './vmm/firecracker-driver.js';
 export { findFirecrackerBinary, firecrackerAvailable } from './vmm/firecracker-binary.js';

@@ -5,12 +5,13 @@ import { printRecord } from '../output.js';
 
 /** Opens the local microVM runtime (loaded lazily: client commands never pay for it). */
 async function openRuntime() {
-  const { VmRuntime, DEFAULT_CACHE_DIR, kernelFlavourFromEnv } = await import('@scaibunker/worker');
+  const { VmRuntime, DEFAULT_CACHE_DIR, kernelFlavourFromEnv, diskModeFromEnv } = await import('@scaibunker/worker');
   return VmRuntime.open({
     dataDir: resolve(process.env.SCAIBUNKER_DATA_DIR ?? '.data'),
     cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR),
     acceleratorOverride: process.env.SCAIBUNKER_ACCEL,
     kernel: kernelFlavourFromEnv(process.env.SCAIBUNKER_GUEST_KERNEL),
+    diskMode: diskModeFromEnv(process.env.SCAIBUNKER_DISK_MODE),
   });
 }
 
@@ -66,7 +67,11 @@ export const VM_COMMANDS: Record<string, Command> = {
       const images = await runtime.images.list();
       printRecord({
         accelerator: `${runtime.accelerator.accelerator} (${runtime.accelerator.reason})`,
-        kernel: runtime.assets.kernelPath,
+        vmm: runtime.vmm === 'firecracker'
+          ? 'firecracker (its binary is installed and KVM works; untested by this project’s CI, which has neither)'
+          : 'qemu -M microvm',
+        kernel: `${runtime.assets.kernelPath} (${runtime.assets.kernelFlavour})`,
+        disks: runtime.options.diskMode === 'copy' ? 'private raw copies' : 'qcow2 overlays over shared bases',
         agent: runtime.assets.agentPath,
         images: images.map((i) => i.name),
       }, ctx.json);

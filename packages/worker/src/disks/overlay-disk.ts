@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rename, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand } from '../host/run-command.js';
 
@@ -37,4 +37,17 @@ export class OverlayDisks {
     await rename(partial, path);
     return path;
   }
+}
+
+/**
+ * A VM's private full copy of a raw disk, for drivers that cannot open qcow2 (Firecracker) or
+ * hosts that prefer it (`SCAIBUNKER_DISK_MODE=copy`): sparse, and a reflink (instant, shared
+ * until written) where the filesystem can, then grown to `sizeMb`.
+ */
+export async function copyDisk(backingPath: string, copyPath: string, sizeMb: number): Promise<void> {
+  await runCommand('cp', ['--sparse=always', '--reflink=auto', backingPath, copyPath]);
+  // cp keeps the source's (read-only) mode: the copy is the VM's own, to write.
+  await chmod(copyPath, 0o600);
+  const { size } = await stat(copyPath);
+  if (size < sizeMb * 1024 * 1024) await truncate(copyPath, sizeMb * 1024 * 1024);
 }

@@ -66,3 +66,12 @@ export function kernelFlavourFromEnv(value: string | undefined): KernelFlavour {
     details: [{ field: 'SCAIBUNKER_GUEST_KERNEL', message: 'must be minimal or stock' }],
   });
 }
+
+/** The disk mode `SCAIBUNKER_DISK_MODE` asks for: `overlay` (default) or `copy`. */
+export function diskModeFromEnv(value: string | undefined): 'overlay' | 'copy' {
+  if (value === undefined || value === '' || value === 'overlay') return 'overlay';
+  if (value === 'copy') return 'copy';
+  throw new ScaiError('VALIDATION_ERROR', `SCAIBUNKER_DISK_MODE must be "overlay" or "copy", got "${value}".`, {
+    details: [{ field: 'SCAIBUNKER_DISK_MODE', message: 'must be overlay or copy' }],
+  });
+}

@@ -2,17 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { chmod, chown, lchown, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newId } from '@scaibunker/core';
-import { detectCgroupManager } from '../cgroup/cgroup-limits.js';
-import { OverlayDisks } from '../disks/overlay-disk.js';
+import { detectCgroupManager, type CgroupManager } from '../cgroup/cgroup-limits.js';
+import { copyDisk, OverlayDisks } from '../disks/overlay-disk.js';
 import { runCommand } from '../host/run-command.js';
 import { ImageStore, type StoredImage } from '../images/image-store.js';
 import { TemplateStore, type Template } from '../templates/template-store.js';
 import { chooseAccelerator, type AcceleratorChoice } from '../vmm/accelerator-probe.js';
 import { hostTscKhz } from '../vmm/host-facts.js';
 import { JailUids } from '../vmm/jail-uids.js';
-import { QemuDriver } from '../vmm/qemu-driver.js';
+import { QemuDriver, type VmmJail } from '../vmm/qemu-driver.js';
+import { FirecrackerDriver } from '../vmm/firecracker-driver.js';
+import { findFirecrackerBinary } from '../vmm/firecracker-binary.js';
 import { VmLauncher, type RunningVm } from '../vmm/vm-launcher.js';
-import type { VmSpec } from '../vmm/vmm-driver.js';
+import type { VmmDriver, VmSpec } from '../vmm/vmm-driver.js';
 import { resolveGuestAssets, type GuestAssets, type KernelFlavour } from './guest-assets.js';
 
 /** Where a runtime keeps its files. */
@@ -23,6 +25,11 @@ export interface VmRuntimeOptions {
   acceleratorOverride?: string | undefined;
   /** `minimal` (default) or Debian's `stock` cloud kernel, the fallback. */
   kernel?: KernelFlavour | undefined;
+  /**
+   * `overlay` (default): each VM's disk is a qcow2 overlay over a shared read-only base.
+   * `copy`: a private sparse (reflinked where possible) raw copy; what Firecracker needs.
+   */
+  diskMode?: 'overlay' | 'copy' | undefined;
   /** Spawn → agent-ready deadline of the boot watchdog. */
   readyTimeoutMs?: number;
   bootAttempts?: number;
@@ -96,10 +103,16 @@ export class VmRuntime {
         return true;
       },
     });
-    const launcher = new VmLauncher(new QemuDriver({ ...qemu, accelerator: accelerator.accelerator }), launchOptions);
-    const runtime = new VmRuntime(assets, images, accelerator, launcher, options, uids, vmmVersion);
+    const vmm = await chooseVmm(accelerator.accelerator, { jail, tscKhz, cgroups, qemuBinary, qemuVersion: vmmVersion });
+    const launcher = new VmLauncher(vmm.driver, launchOptions);
+    const runtime = new VmRuntime(assets, images, accelerator, launcher, { ...options, diskMode: vmm.driver.name === 'firecracker' ? 'copy' : options.diskMode ?? 'overlay' }, uids, vmm.version);
     await runtime.pruneTemplates();
     return runtime;
+  }
+
+  /** The VMM this runtime's VMs run under (`firecracker` when installed and KVM works, else `qemu`). */
+  get vmm(): 'qemu' | 'firecracker' {
+    return this.launcher.vmm;
   }
 
   /** Bakes the built-in images that are missing or carry an old agent: `minimal` and `debian-python`. */
@@ -126,7 +139,7 @@ export class VmRuntime {
     const template = request.startFrom === 'boot' ? undefined : await this.template(image, memoryMb, vcpus);
     const vm = await this.createVm({ memoryMb, vcpus, cpuMillicores: request.cpuMillicores ?? 1000, ...(request.hostname ? { hostname: request.hostname } : {}) },
       template
-        ? { backing: template.diskPath, format: 'qcow2', sizeMb: image.sizeMib, chain: [template.diskPath, image.rootfsPath] }
+        ? { backing: template.diskPath, format: this.diskFormat, sizeMb: image.sizeMib, chain: [template.diskPath, image.rootfsPath] }
         : { backing: image.rootfsPath, format: 'raw', sizeMb: diskMb, chain: [image.rootfsPath] });
     try {
       const running = template ? await this.launcher.restore(vm.spec, template.statePath, vm.freshDisk) : await this.launcher.boot(vm.spec, vm.freshDisk);
@@ -154,7 +167,7 @@ export class VmRuntime {
 
   /** The image's template for this VM shape, built (boot, freeze, pause, save) when missing. */
   private template(image: StoredImage, memoryMb: number, vcpus: number): Promise<Template> {
-    const identity = { image: image.name, imageDigest: image.bakeId, kernelPath: this.assets.kernelPath, vmmVersion: this.vmmVersion, memoryMb, vcpus };
+    const identity = { image: image.name, imageDigest: image.bakeId, kernelPath: this.assets.kernelPath, vmmVersion: this.vmmVersion, memoryMb, vcpus, diskFormat: this.diskFormat };
     return this.templates.get(identity, async (dir) => {
       const vm = await this.createVm({ memoryMb, vcpus, cpuMillicores: 1000 * vcpus, hostname: 'template' }, { backing: image.rootfsPath, format: 'raw', sizeMb: image.sizeMib, chain: [image.rootfsPath] });
       try {
@@ -167,7 +180,7 @@ export class VmRuntime {
           const statePath = join(dir, 'state.bin.partial');
           await running.vm.saveState(statePath);
           await running.vm.kill();
-          const diskPath = join(dir, 'disk.qcow2.partial');
+          const diskPath = join(dir, 'disk.partial');
           await rename(vm.spec.diskPath, diskPath);
           return { statePath, diskPath };
         } finally {
@@ -180,7 +193,12 @@ export class VmRuntime {
     });
   }
 
-  /** A work directory, a jail uid and an overlay disk for a new VM. */
+  /** How VMs' disks are made: qcow2 overlays, or raw copies (Firecracker, or `diskMode: 'copy'`). */
+  private get diskFormat(): 'qcow2' | 'raw' {
+    return this.options.diskMode === 'copy' ? 'raw' : 'qcow2';
+  }
+
+  /** A work directory, a jail uid and a private disk for a new VM. */
   private async createVm(
     shape: { memoryMb: number; vcpus: number; cpuMillicores: number; hostname?: string },
     disk: { backing: string; format: 'raw' | 'qcow2'; sizeMb: number; /** Every file under the overlay: what the jail must show read-only. */ chain: string[] },
@@ -196,14 +214,18 @@ export class VmRuntime {
     };
     try {
       const spec: VmSpec = {
-        id, workDir, kernelPath: this.assets.kernelPath, initrdPath: this.assets.initrdPath, kernelFlavour: this.assets.kernelFlavour, diskPath: join(workDir, 'disk.qcow2'), diskFormat: 'qcow2', sharedFiles: disk.chain,
+        id, workDir, kernelPath: this.assets.kernelPath, initrdPath: this.assets.initrdPath, kernelFlavour: this.assets.kernelFlavour,
+        diskPath: join(workDir, `disk.${this.diskFormat}`), diskFormat: this.diskFormat,
+        // A private copy reads nothing shared; an overlay reads its whole backing chain.
+        sharedFiles: this.diskFormat === 'raw' ? [] : disk.chain,
         memoryMb: shape.memoryMb, vcpus: shape.vcpus, cpuMillicores: shape.cpuMillicores,
         hostname: shape.hostname ?? id.replace('_', '-').slice(0, 20), jailUid,
       };
       await chown(workDir, jailUid, jailUid);
       const freshDisk = async () => {
         await rm(spec.diskPath, { force: true });
-        await this.overlays.create(disk.backing, disk.format, spec.diskPath, disk.sizeMb);
+        if (this.diskFormat === 'raw') await copyDisk(disk.backing, spec.diskPath, disk.sizeMb);
+        else await this.overlays.create(disk.backing, disk.format, spec.diskPath, disk.sizeMb);
         await lchown(spec.diskPath, jailUid, jailUid);
       };
       return { spec, freshDisk, cleanUp };
@@ -212,4 +234,20 @@ export class VmRuntime {
       throw error;
     }
   }
+}
+
+/**
+ * The VMM this host runs: Firecracker when its binary is installed and KVM really works (it
+ * has no emulation), QEMU otherwise. The choice is logged by the caller through `name`.
+ */
+async function chooseVmm(
+  accelerator: 'kvm' | 'tcg',
+  common: { jail: VmmJail; tscKhz: number | undefined; cgroups: CgroupManager; qemuBinary: string; qemuVersion: string },
+): Promise<{ driver: VmmDriver; version: string }> {
+  const firecracker = accelerator === 'kvm' && process.env.SCAIBUNKER_VMM !== 'qemu' ? await findFirecrackerBinary() : undefined;
+  if (firecracker) {
+    const version = (await runCommand(firecracker, ['--version'])).stdout.split('\n')[0] ?? 'firecracker';
+    return { driver: new FirecrackerDriver({ firecrackerBinary: firecracker, jail: common.jail, tscKhz: common.tscKhz, cgroups: common.cgroups }), version };
+  }
+  return { driver: new QemuDriver({ ...common, accelerator }), version: common.qemuVersion };
 }

@@ -7,9 +7,12 @@ export interface Template {
   key: string;
   dir: string;
   statePath: string;
-  /** The template's disk overlay, frozen at save time; restored VMs overlay it in turn. */
+  /** The template's disk, frozen at save time; restored VMs overlay (or copy) it in turn. */
   diskPath: string;
 }
+
+/** Where a template keeps a driver's second state file (Firecracker's guest memory). */
+export const TEMPLATE_MEMORY_SUFFIX = '.mem';
 
 /** What makes a template valid: change any of it and the template is rebuilt. */
 export interface TemplateIdentity {
@@ -20,6 +23,8 @@ export interface TemplateIdentity {
   vmmVersion: string;
   memoryMb: number;
   vcpus: number;
+  /** `qcow2` overlays, or `raw` copies (Firecracker, or SCAIBUNKER_DISK_MODE=copy). */
+  diskFormat: 'qcow2' | 'raw';
 }
 
 /**
@@ -60,7 +65,7 @@ export class TemplateStore {
   async get(identity: TemplateIdentity, build: (dir: string) => Promise<{ statePath: string; diskPath: string }>): Promise<Template> {
     const key = TemplateStore.keyOf(identity);
     const dir = join(this.dir, key);
-    const ready = { key, dir, statePath: join(dir, 'state.bin'), diskPath: join(dir, 'disk.qcow2') };
+    const ready = { key, dir, statePath: join(dir, 'state.bin'), diskPath: join(dir, `disk.${identity.diskFormat}`) };
     if (await access(join(dir, 'ready')).then(() => true, () => false)) return ready;
     let pending = this.building.get(key);
     if (!pending) {
@@ -77,8 +82,13 @@ export class TemplateStore {
     try {
       const built = await build(staging);
       await rename(built.statePath, join(staging, 'state.bin'));
-      await rename(built.diskPath, join(staging, 'disk.qcow2'));
-      const disk = join(staging, 'disk.qcow2');
+      const memory = `${built.statePath}${TEMPLATE_MEMORY_SUFFIX}`;
+      if (await access(memory).then(() => true, () => false)) {
+        // Firecracker maps it privately into each clone (its driver left it root-owned, 0444).
+        await rename(memory, join(staging, `state.bin${TEMPLATE_MEMORY_SUFFIX}`));
+      }
+      const disk = join(staging, `disk.${identity.diskFormat}`);
+      await rename(built.diskPath, disk);
       // The disk came out of a jail-owned directory: make sure it is a plain file of its own
       // (not a link a compromised VMM planted), then take it from the jail uid, which will
       // be reused by another VM, and make it read-only for every restored VM.

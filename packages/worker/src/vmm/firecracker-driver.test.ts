@@ -205,7 +205,7 @@ describe('FirecrackerDriver against a stand-in Firecracker, in the real jail', (
     api.requests.length = 0;
     const statePath = join(root, 'template', 'state.bin');
     mkdirSync(join(root, 'template'));
-    await vm.pause();
+    // A running VM: saveState pauses it first (Firecracker snapshots only a paused VM).
     await vm.saveState(statePath);
     expect(calls(api.requests)).toEqual([
       { method: 'PATCH', path: '/vm', body: { state: 'Paused' } },

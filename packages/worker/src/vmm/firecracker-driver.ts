@@ -254,6 +254,9 @@ class FirecrackerVm implements VmHandle {
     const memory = join(this.spec.workDir, SNAPSHOT_MEMORY);
     await Promise.all([state, memory].map((f) => rm(f, { force: true })));
     try {
+      // Firecracker snapshots only a paused VM (pausing a paused one is a no-op); the load
+      // resumes it (`resume_vm`), as the VmHandle contract says a running VM restores running.
+      await this.api.patch('/vm', { state: 'Paused' });
       await this.api.put('/snapshot/create', { snapshot_type: 'Full', snapshot_path: state, mem_file_path: memory }, SNAPSHOT_TIMEOUT_MS);
       await copyOutOfJail(state, path);
       await copyOutOfJail(memory, snapshotMemoryPath(path));

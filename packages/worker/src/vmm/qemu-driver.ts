@@ -169,18 +169,18 @@ export class QemuDriver implements VmmDriver {
       child.once('exit', (code) => resolve(code));
       child.once('error', () => resolve(null));
     }).finally(() => cgroup.remove().catch(() => undefined));
+    // QEMU dying at start says why on stderr: that, not a closed socket, is the error to give.
+    const exitedEarly = exited.then(async (code) => {
+      const stderr = await readFile(stderrPath, 'utf8').catch(() => '');
+      throw new ScaiError('VM_BOOT_FAILED', `QEMU exited with ${code} at start: ${stderr.trim().slice(0, 500)}`);
+    });
+    exitedEarly.catch(() => undefined);
     try {
-      await Promise.race([
-        waitForPath(join(spec.workDir, 'qmp.sock'), 10_000),
-        exited.then(async (code) => {
-          const stderr = await readFile(stderrPath, 'utf8').catch(() => '');
-          throw new ScaiError('VM_BOOT_FAILED', `QEMU exited with ${code} at start: ${stderr.trim().slice(0, 500)}`);
-        }),
-      ]);
+      await Promise.race([waitForPath(join(spec.workDir, 'qmp.sock'), 10_000), exitedEarly]);
       // A restoring QEMU answers its monitor only once the state is loaded: the monitor is
       // connected on the side while the caller already reaches for the agent.
       const qmp = QmpClient.connect(join(spec.workDir, 'qmp.sock'), 5000);
-      if (start === 'boot') await qmp;
+      if (start === 'boot') await Promise.race([qmp, exitedEarly]);
       else qmp.catch(() => child.kill('SIGKILL'));
       return new QemuVm(spec, child, exited, qmp, cgroup);
     } catch (error) {

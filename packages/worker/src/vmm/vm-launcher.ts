@@ -34,6 +34,11 @@ export class VmLauncher {
     private readonly options: LaunchOptions,
   ) {}
 
+  /** Which VMM the VMs run under. */
+  get vmm(): VmmDriver['name'] {
+    return this.driver.name;
+  }
+
   /** `freshDisk` runs before every attempt, so a retry never boots a disk a killed attempt wrote to. */
   boot(spec: VmSpec, freshDisk: () => Promise<void>): Promise<RunningVm> {
     return this.launch(spec, freshDisk, () => this.driver.boot(spec));
