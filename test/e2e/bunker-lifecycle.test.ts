@@ -154,6 +154,59 @@ describe('bunker lifecycle through the API', () => {
     await call('DELETE', `/bunkers/${bunker.id}`);
   }, 600_000);
 
+  it('streams exec output as NDJSON, runs background processes that outlive the request, and signals and feeds them', async () => {
+    const bunker = (await call('POST', '/bunkers', { image: 'minimal', memory_mb: 128 })).body.data;
+    const base = `${server.url}/v1/modules/scaibunker/bunkers/${bunker.id}`;
+    const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
+    const events = async (response: Response) => (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>);
+
+    const streamed = await fetch(`${base}/exec`, {
+      method: 'POST', headers: { ...headers, accept: 'application/x-ndjson' },
+      body: JSON.stringify({ command: 'for i in 1 2 3; do echo line$i; sleep 0.1; done; echo oops >&2; exit 4' }),
+    });
+    expect(streamed.headers.get('content-type')).toContain('application/x-ndjson');
+    const lines = await events(streamed);
+    expect(lines[0]).toEqual({ started: { pid: expect.any(Number) } });
+    expect(lines.filter((e) => 'stdout' in e).map((e) => e.stdout).join('')).toBe('line1\nline2\nline3\n');
+    expect(lines.filter((e) => 'stderr' in e).map((e) => e.stderr).join('')).toBe('oops\n');
+    expect(lines.at(-1)).toEqual({ exit: { exit_code: 4, signal: null, timed_out: false } });
+
+    // A background reader: its stdin arrives in later requests, its output is read by pid.
+    const started = await call('POST', `/bunkers/${bunker.id}/exec`, { command: 'while read l; do echo "got $l"; done; echo bye', background: true });
+    expect(started.body.data).toEqual({ pid: expect.any(Number), background: true });
+    const pid = started.body.data.pid;
+    expect((await call('POST', `/bunkers/${bunker.id}/processes/${pid}/stdin`, { data: 'a\nb\n' })).status).toBe(200);
+    await call('POST', `/bunkers/${bunker.id}/processes/${pid}/stdin`, { eof: true });
+    const followed = await events(await fetch(`${base}/processes/${pid}/output?follow=true`, { headers: { authorization: headers.authorization } }));
+    expect(followed.filter((e) => 'stdout' in e).map((e) => e.stdout).join('')).toBe('got a\ngot b\nbye\n');
+    expect(followed.at(-1)).toEqual({ exit: { exit_code: 0, signal: null, timed_out: false } });
+
+    const sleeper = (await call('POST', `/bunkers/${bunker.id}/exec`, { command: ['sleep', '60'], background: true })).body.data.pid;
+    expect((await call('POST', `/bunkers/${bunker.id}/processes/${sleeper}/signal`, { signal: 'SIGTERM' })).status).toBe(200);
+    const ended = await events(await fetch(`${base}/processes/${sleeper}/output?follow=true`, { headers: { authorization: headers.authorization } }));
+    expect(ended.at(-1)).toEqual({ exit: { exit_code: null, signal: 'SIGTERM', timed_out: false } });
+
+    // A streaming exec whose client goes away is killed, not left running.
+    const abort = new AbortController();
+    const orphan = await fetch(`${base}/exec`, { method: 'POST', headers: { ...headers, accept: 'application/x-ndjson' }, body: JSON.stringify({ command: ['sleep', '30'] }), signal: abort.signal });
+    const reader = orphan.body!.getReader();
+    const first = JSON.parse(new TextDecoder().decode((await reader.read()).value).split('\n')[0]!) as { started: { pid: number } };
+    abort.abort();
+    let orphanExit: unknown = null;
+    for (let i = 0; i < 50 && !orphanExit; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const listed = (await call('GET', `/bunkers/${bunker.id}/processes`)).body.data as { pid: number; exit: unknown }[];
+      orphanExit = listed.find((p) => p.pid === first.started.pid)?.exit;
+    }
+    expect(orphanExit).toEqual({ exit_code: null, signal: 'SIGKILL', timed_out: false });
+
+    const listed = (await call('GET', `/bunkers/${bunker.id}/processes`)).body.data;
+    expect(listed.map((p: { pid: number }) => p.pid)).toEqual(expect.arrayContaining([pid, sleeper]));
+    expect((await call('POST', `/bunkers/${bunker.id}/processes/99999/signal`, { signal: 'SIGKILL' })).body.error.code).toBe('NOT_FOUND');
+    expect((await call('POST', `/bunkers/${bunker.id}/processes/${pid}/signal`, { signal: 'SIGNOPE' })).body.error.code).toBe('VALIDATION_ERROR');
+    await call('DELETE', `/bunkers/${bunker.id}`);
+  }, 120_000);
+
   it('answers the spec’s errors for what this step cannot honour or the caller may not ask', async () => {
     const unknownImage = await call('POST', '/bunkers', { image: 'no-such-image' });
     expect(unknownImage.body.error.code).toBe('NO_SUITABLE_WORKER');

@@ -20,6 +20,12 @@ export const LINK_CALLS = {
   fileList: 'file.list',
   fileMkdir: 'file.mkdir',
   fileRemove: 'file.remove',
+  /** Processes whose output is NDJSON events: attached to a stream the controller opened, or in the background. */
+  processStart: 'process.start',
+  processOutput: 'process.output',
+  processList: 'process.list',
+  processSignal: 'process.signal',
+  processStdin: 'process.stdin',
 } as const;
 
 /** One-way events a worker sends. */

@@ -125,8 +125,38 @@ export const ExecBody = Type.Object({
   user: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_-]{0,31}$|^[0-9]{1,10}$' })),
   stdin: Type.Optional(Type.String({ maxLength: 10_485_760 })),
   timeout_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+  background: Type.Optional(Type.Boolean({ description: 'Answer with the pid at once; the process outlives the request (read its output, write its stdin, signal it by pid).' })),
 }, { additionalProperties: false });
 export type ExecBody = Static<typeof ExecBody>;
+
+export const ProcessExit = Type.Object({
+  exit_code: Type.Union([Type.Integer(), Type.Null()]),
+  signal: Type.Union([Type.String(), Type.Null()]),
+  timed_out: Type.Boolean(),
+});
+
+export const ProcessInfo = Type.Object({
+  pid: Type.Integer(),
+  argv: Type.Array(Type.String()),
+  background: Type.Boolean(),
+  started_at: Timestamp,
+  exit: Type.Union([ProcessExit, Type.Null()]),
+});
+export type ProcessInfo = Static<typeof ProcessInfo>;
+
+export const BackgroundStarted = Type.Object({ pid: Type.Integer(), background: Type.Literal(true) });
+
+export const ProcessParams = Type.Object({ bunker_id: Id('bunker'), pid: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
+
+/** Signals by name (or number 1–64). */
+export const SignalBody = Type.Object({
+  signal: Type.Union([Type.String({ pattern: '^SIG[A-Z0-9]+$' }), Type.Integer({ minimum: 1, maximum: 64 })]),
+}, { additionalProperties: false });
+
+export const StdinBody = Type.Object({
+  data: Type.Optional(Type.String({ maxLength: 1_048_576 })),
+  eof: Type.Optional(Type.Boolean({ description: 'Close the process’s stdin after writing.' })),
+}, { additionalProperties: false });
 
 export const ExecResult = Type.Object({
   exit_code: Type.Union([Type.Integer(), Type.Null()]),

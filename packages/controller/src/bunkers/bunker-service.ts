@@ -1,7 +1,8 @@
+import type { Readable } from 'node:stream';
 import { ScaiError, type Bunker, type CreateBunkerBody, type ExecBody, type ExecResult, type PermissionKey } from '@scaibunker/contracts';
 import { LIFECYCLE_DEFAULTS, newId, type Actor, type BunkerStatus, type LifecycleMode } from '@scaibunker/core';
 import type { BunkerFilter, BunkerRow, PageOptions, Repositories, TenantScope } from '@scaibunker/db';
-import { toExecRequest, type WorkerGateway } from './worker-gateway.js';
+import { toExecRequest, type ExecRequest, type WorkerGateway } from './worker-gateway.js';
 
 /** Limits of the bunker service that are configuration, not contract. */
 export interface BunkerServiceOptions {
@@ -152,18 +153,39 @@ export class BunkerService {
   }
 
   async exec(actor: Actor, bunker: BunkerRow, body: ExecBody): Promise<ExecResult> {
+    const request = await this.execRequest(actor, bunker, body);
+    const result = await this.workers.exec(bunker.worker_id!, bunker.id, request);
+    await this.repos.bunkers.touch(bunker.id, new Date().toISOString());
+    return result;
+  }
+
+  /** Starts a process whose output is NDJSON events: attached to the answer, or in the background. */
+  async startProcess(actor: Actor, bunker: BunkerRow, body: ExecBody): Promise<{ pid: number; output?: Readable }> {
+    const request = await this.execRequest(actor, bunker, body);
+    // A background process runs until it ends or the bunker does, unless a timeout is asked for.
+    if (body.background && body.timeout_s === undefined) request.timeoutS = 0;
+    return this.workers.startProcess(bunker.worker_id!, bunker.id, request, body.background === true);
+  }
+
+  /** Checks an exec (permission, root, state), counts it as activity, and builds the worker's request. */
+  private async execRequest(actor: Actor, bunker: BunkerRow, body: ExecBody): Promise<ExecRequest> {
     this.requireActing(actor, bunker, 'scaibunker:execute');
     if (body.user === 'root' || body.user === '0') {
       if (!actor.permissions.has('scaibunker:root')) throw new ScaiError('AUTHZ_PERMISSION_DENIED', 'Running as root needs scaibunker:root.');
     }
     if (bunker.status !== 'running') throw new ScaiError('BUNKER_NOT_RUNNING', `The bunker is ${bunker.status}.`);
     await this.repos.bunkers.touch(bunker.id, new Date().toISOString());
-    const request = toExecRequest(body, JSON.parse(bunker.env_vars) as Record<string, string>, {
+    return toExecRequest(body, JSON.parse(bunker.env_vars) as Record<string, string>, {
       timeoutS: this.options.execDefaultTimeoutS, outputCapBytes: this.options.execOutputCapBytes,
     });
-    const result = await this.workers.exec(bunker.worker_id!, bunker.id, request);
+  }
+
+  /** The worker side of an operation on a process of a running bunker; counts as activity. */
+  async processes<T>(actor: Actor, bunker: BunkerRow, run: (workerId: string) => Promise<T>): Promise<T> {
+    this.requireActing(actor, bunker, 'scaibunker:execute');
+    if (bunker.status !== 'running') throw new ScaiError('BUNKER_NOT_RUNNING', `The bunker is ${bunker.status}.`);
     await this.repos.bunkers.touch(bunker.id, new Date().toISOString());
-    return result;
+    return run(bunker.worker_id!);
   }
 
   /**

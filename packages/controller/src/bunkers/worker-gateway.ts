@@ -29,6 +29,22 @@ export interface WorkerGateway {
   list(workerId: string, bunkerId: string, path: string): Promise<{ entries: (GuestStat & { name: string })[]; truncated: boolean }>;
   mkdir(workerId: string, bunkerId: string, path: string, mode: number | undefined): Promise<void>;
   remove(workerId: string, bunkerId: string, path: string, recursive: boolean): Promise<void>;
+  /** Starts a process whose output is NDJSON events, attached (`output` streams until its exit) or in the background. */
+  startProcess(workerId: string, bunkerId: string, request: ExecRequest, background: boolean): Promise<{ pid: number; output?: Readable }>;
+  /** A process's kept output as NDJSON events, then (with `follow`) the rest until its exit. */
+  processOutput(workerId: string, bunkerId: string, pid: number, follow: boolean): Promise<Readable>;
+  listProcesses(workerId: string, bunkerId: string): Promise<ProcessInfo[]>;
+  signalProcess(workerId: string, bunkerId: string, pid: number, signal: number): Promise<void>;
+  writeStdin(workerId: string, bunkerId: string, pid: number, data: string, eof: boolean): Promise<void>;
+}
+
+/** A process started through the API, as the worker reports it. */
+export interface ProcessInfo {
+  pid: number;
+  argv: string[];
+  background: boolean;
+  started_at: string;
+  exit: { exit_code: number | null; signal: string | null; timed_out: boolean } | null;
 }
 
 /** A file or directory inside a bunker, as the worker reports it. */

@@ -5,7 +5,7 @@ import { LINK_CALLS, LINK_EVENTS, ScaiError, type ExecResult } from '@scaibunker
 import type { LinkPeer } from '@scaibunker/link';
 import type { Repositories, WorkerRegistration } from '@scaibunker/db';
 import type { BunkerService } from '../bunkers/bunker-service.js';
-import type { BunkerLaunch, ExecRequest, GuestStat, WorkerGateway } from '../bunkers/worker-gateway.js';
+import type { BunkerLaunch, ExecRequest, GuestStat, ProcessInfo, WorkerGateway } from '../bunkers/worker-gateway.js';
 
 /** Timing of the worker links. */
 export interface WorkerHubOptions {
@@ -180,6 +180,40 @@ export class WorkerHub implements WorkerGateway {
 
   async remove(workerId: string, bunkerId: string, path: string, recursive: boolean): Promise<void> {
     await this.peer(workerId).call(LINK_CALLS.fileRemove, { bunkerId, path, recursive });
+  }
+
+  async startProcess(workerId: string, bunkerId: string, request: ExecRequest, background: boolean): Promise<{ pid: number; output?: Readable }> {
+    const peer = this.peer(workerId);
+    if (background) return peer.call<{ pid: number }>(LINK_CALLS.processStart, { bunkerId, ...request, background: true });
+    const output = peer.openStream();
+    output.end(); // this side only reads
+    try {
+      const { pid } = await peer.call<{ pid: number }>(LINK_CALLS.processStart, { bunkerId, ...request, stream: output.id });
+      return { pid, output };
+    } catch (error) {
+      output.destroy();
+      throw error;
+    }
+  }
+
+  async processOutput(workerId: string, bunkerId: string, pid: number, follow: boolean): Promise<Readable> {
+    const peer = this.peer(workerId);
+    const { stream } = await peer.call<{ stream: number }>(LINK_CALLS.processOutput, { bunkerId, pid, follow });
+    const output = peer.acceptStream(stream);
+    output.end(); // this side only reads
+    return output;
+  }
+
+  listProcesses(workerId: string, bunkerId: string): Promise<ProcessInfo[]> {
+    return this.peer(workerId).call<ProcessInfo[]>(LINK_CALLS.processList, { bunkerId });
+  }
+
+  async signalProcess(workerId: string, bunkerId: string, pid: number, signal: number): Promise<void> {
+    await this.peer(workerId).call(LINK_CALLS.processSignal, { bunkerId, pid, signal });
+  }
+
+  async writeStdin(workerId: string, bunkerId: string, pid: number, data: string, eof: boolean): Promise<void> {
+    await this.peer(workerId).call(LINK_CALLS.processStdin, { bunkerId, pid, data, eof });
   }
 
   private peer(workerId: string): LinkPeer {

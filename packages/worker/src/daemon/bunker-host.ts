@@ -1,6 +1,7 @@
 import { ScaiError } from '@scaibunker/contracts';
-import type { Readable } from 'node:stream';
-import type { AgentClient, GuestDirEntry, GuestStat } from '../agent/agent-client.js';
+import type { Readable, Writable } from 'node:stream';
+import type { AgentClient, ExecProcess, GuestDirEntry, GuestStat } from '../agent/agent-client.js';
+import { GuestProcess, signalName, type ProcessInfo } from './guest-process.js';
 import type { RuntimeVm, VmRuntime } from '../runtime/vm-runtime.js';
 
 /** What the controller asks a worker to start. */
@@ -38,7 +39,8 @@ export interface HostExecResult {
 const DEFAULT_USER = 'user';
 const FALLBACK_IDS = { uid: 1000, gid: 1000, home: '/' };
 
-const SIGNAL_NAMES: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
+/** Finished processes a bunker remembers (for their output and exit) before forgetting the oldest. */
+const FINISHED_KEPT = 64;
 
 /**
  * The bunkers one worker runs: a microVM each, started from the image's template. Calls for
@@ -46,6 +48,7 @@ const SIGNAL_NAMES: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIG
  */
 export class BunkerHost {
   private readonly vms = new Map<string, RuntimeVm>();
+  private readonly processes = new Map<string, Map<number, GuestProcess>>();
   private readonly starting = new Map<string, Promise<void>>();
 
   constructor(private readonly runtime: VmRuntime) {}
@@ -81,6 +84,7 @@ export class BunkerHost {
     const vm = this.vms.get(bunkerId);
     if (!vm) return;
     this.vms.delete(bunkerId);
+    this.processes.delete(bunkerId);
     await vm.stop();
   }
 
@@ -92,15 +96,26 @@ export class BunkerHost {
     await this.vm(bunkerId).vm.resume();
   }
 
-  /** Runs a command to its end, keeping at most `outputCapBytes` of each stream. */
-  async exec(bunkerId: string, request: HostExecRequest): Promise<HostExecResult> {
+  /** Starts a guest process as the request's user, with its environment, cwd and timeout. */
+  private async spawn(bunkerId: string, request: HostExecRequest, keepStdinOpen: boolean): Promise<{ proc: ExecProcess; pid: number }> {
     const { agent } = this.vm(bunkerId);
     const ids = await resolveUser(agent, request.user ?? DEFAULT_USER, request.user !== undefined);
-    const started = performance.now();
     const proc = agent.exec({
       argv: request.argv, env: { HOME: ids.home, ...request.env }, cwd: request.cwd ?? ids.home,
-      uid: ids.uid, gid: ids.gid, timeoutMs: request.timeoutS * 1000, stdin: request.stdin !== undefined,
+      uid: ids.uid, gid: ids.gid, timeoutMs: request.timeoutS * 1000, stdin: request.stdin !== undefined || keepStdinOpen,
     });
+    const pid = await proc.pid;
+    if (request.stdin !== undefined) {
+      await proc.write(request.stdin);
+      if (!keepStdinOpen) proc.closeStdin();
+    }
+    return { proc, pid };
+  }
+
+  /** Runs a command to its end, keeping at most `outputCapBytes` of each stream. */
+  async exec(bunkerId: string, request: HostExecRequest): Promise<HostExecResult> {
+    const started = performance.now();
+    const { proc } = await this.spawn(bunkerId, request, false);
     let truncated = false;
     const collect = (stream: NodeJS.ReadableStream) => new Promise<string>((resolve, reject) => {
       const chunks: Buffer[] = [];
@@ -117,16 +132,43 @@ export class BunkerHost {
       stream.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
       stream.once('error', reject);
     });
-    if (request.stdin !== undefined) {
-      await proc.write(request.stdin);
-      proc.closeStdin();
-    }
     const [stdout, stderr, result] = await Promise.all([collect(proc.stdout), collect(proc.stderr), proc.result]);
     return {
       exit_code: result.signal ? null : result.exitCode,
-      signal: result.signal ? SIGNAL_NAMES[result.signal] ?? `SIG${result.signal}` : null,
+      signal: result.signal ? signalName(result.signal) : null,
       stdout, stderr, duration_ms: Math.round(performance.now() - started), timed_out: result.timedOut, truncated,
     };
+  }
+
+  /**
+   * Starts a process whose output is events: attached to `out` (a streaming exec: the guest
+   * waits for a slow reader; closing `out` early kills it), or in the background (drained
+   * into a bounded buffer; read later by pid, stdin kept open for later writes).
+   */
+  async startProcess(bunkerId: string, request: HostExecRequest, mode: { background: true } | { background: false; out: Writable }): Promise<GuestProcess> {
+    const { proc, pid } = await this.spawn(bunkerId, request, mode.background);
+    const process = new GuestProcess(pid, request.argv, mode.background, proc);
+    if (!mode.background) process.attach(mode.out, { replay: false, follow: true });
+    const table = this.processes.get(bunkerId) ?? new Map<number, GuestProcess>();
+    this.processes.set(bunkerId, table);
+    table.set(pid, process);
+    // Finished processes are remembered (their output can still be read) up to a bound.
+    const finished = [...table.values()].filter((p) => p.exited);
+    for (const old of finished.slice(0, Math.max(0, finished.length - FINISHED_KEPT))) table.delete(old.pid);
+    return process;
+  }
+
+  /** A process the API started in this bunker; NOT_FOUND for any other pid. */
+  process(bunkerId: string, pid: number): GuestProcess {
+    this.vm(bunkerId);
+    const process = this.processes.get(bunkerId)?.get(pid);
+    if (!process) throw new ScaiError('NOT_FOUND', `No process ${pid} started through the API in this bunker.`);
+    return process;
+  }
+
+  listProcesses(bunkerId: string): ProcessInfo[] {
+    this.vm(bunkerId);
+    return [...(this.processes.get(bunkerId)?.values() ?? [])].map((p) => p.info);
   }
 
   /** A file's bytes, streamed from the guest (the caller must consume or destroy `content`). */

@@ -156,6 +156,38 @@ export class WorkerDaemon {
         mode: typeof mode === 'number' ? mode : undefined, asRoot: asRoot === true,
       });
     });
+    peer.handle(LINK_CALLS.processStart, async (params, ctx) => {
+      const { background, stream: streamId } = (params ?? {}) as { background?: unknown; stream?: unknown };
+      const request = execOf(params);
+      if (background === true) return { pid: (await this.bunkers.startProcess(bunkerIdOf(params), request, { background: true })).pid };
+      if (typeof streamId !== 'number') throw new ScaiError('VALIDATION_ERROR', 'process.start needs background or a stream.');
+      const out = ctx.link.acceptStream(streamId);
+      out.on('error', () => undefined);
+      out.resume(); // this side only writes
+      const process = await this.bunkers.startProcess(bunkerIdOf(params), request, { background: false, out });
+      return { pid: process.pid };
+    });
+    peer.handle(LINK_CALLS.processOutput, (params, ctx) => {
+      const process = this.bunkers.process(bunkerIdOf(params), pidOf(params));
+      const out = ctx.link.openStream();
+      out.on('error', () => undefined);
+      out.resume();
+      process.attach(out, { replay: true, follow: (params as { follow?: unknown }).follow === true });
+      return { stream: out.id };
+    });
+    peer.handle(LINK_CALLS.processList, (params) => this.bunkers.listProcesses(bunkerIdOf(params)));
+    peer.handle(LINK_CALLS.processSignal, (params) => {
+      const signal = (params as { signal?: unknown }).signal;
+      if (typeof signal !== 'number' || !Number.isInteger(signal) || signal < 1 || signal > 64) throw new ScaiError('VALIDATION_ERROR', 'signal must be 1–64.');
+      this.bunkers.process(bunkerIdOf(params), pidOf(params)).signal(signal);
+    });
+    peer.handle(LINK_CALLS.processStdin, async (params) => {
+      const { data, eof } = (params ?? {}) as { data?: unknown; eof?: unknown };
+      const process = this.bunkers.process(bunkerIdOf(params), pidOf(params));
+      if (process.exited) throw new ScaiError('CONFLICT', 'The process has exited.');
+      if (typeof data === 'string' && data.length > 0) await process.write(data);
+      if (eof === true) process.closeStdin();
+    });
     peer.handle(LINK_CALLS.fileStat, (params) => this.bunkers.stat(bunkerIdOf(params), pathOf(params)));
     peer.handle(LINK_CALLS.fileList, (params) => this.bunkers.list(bunkerIdOf(params), pathOf(params)));
     peer.handle(LINK_CALLS.fileMkdir, (params) => {
@@ -172,6 +204,12 @@ function bunkerIdOf(params: unknown): string {
   const id = (params as { bunkerId?: unknown } | null)?.bunkerId;
   if (typeof id !== 'string' || !/^bnk_[0-9a-z]{26}$/.test(id)) throw new ScaiError('VALIDATION_ERROR', 'bunkerId is missing or malformed.');
   return id;
+}
+
+function pidOf(params: unknown): number {
+  const pid = (params as { pid?: unknown } | null)?.pid;
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid < 1) throw new ScaiError('VALIDATION_ERROR', 'pid must be a positive integer.');
+  return pid;
 }
 
 function pathOf(params: unknown): string {

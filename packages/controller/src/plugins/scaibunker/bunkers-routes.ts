@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { Bunker, BunkerListQuery, BunkerParams, CreateBunkerBody, ExecBody, ExecResult, Ok, Page, ScaiError } from '@scaibunker/contracts';
+import type { Readable } from 'node:stream';
+import { BackgroundStarted, Bunker, BunkerListQuery, BunkerParams, CreateBunkerBody, ExecBody, ExecResult, Ok, Page, ScaiError } from '@scaibunker/contracts';
 import type { Repositories } from '@scaibunker/db';
 import { presentBunker, type BunkerService } from '../../bunkers/bunker-service.js';
 import { ok, page, pageOptions } from '../../http/envelope.js';
@@ -68,12 +69,33 @@ export const bunkersRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories; bun
   }
 
   app.post('/bunkers/:bunker_id/exec', {
-    schema: { tags, summary: 'Run a command and wait for it: exit code, output (capped, flagged when truncated)', params: BunkerParams, body: ExecBody, response: withErrors({ 200: Ok(ExecResult) }) },
+    schema: {
+      tags, params: BunkerParams, body: ExecBody,
+      summary: 'Run a command: wait for it (exit code and capped output), stream it as NDJSON (Accept: application/x-ndjson), or start it in the background',
+      response: withErrors({
+        200: Type.Union([Ok(ExecResult), Ok(BackgroundStarted), Type.Unsafe<Readable>({ type: 'string', description: 'With Accept: application/x-ndjson, one JSON event per line: {"started":{"pid"}}, {"stdout":"…"}, {"stderr":"…"}, {"exit":{exit_code, signal, timed_out}}.' })]),
+      }),
+    },
     config: { auditAction: 'bunker.exec' },
-  }, async (request) => {
+  }, async (request, reply) => {
     const actor = actorOf(request);
     const bunker = await bunkers.visible(actor, request.params.bunker_id);
     await note(request, bunker.id, bunker.tenant_id);
+    if (request.body.background) {
+      const { pid } = await bunkers.startProcess(actor, bunker, request.body);
+      return ok({ pid, background: true as const });
+    }
+    if (wantsNdjson(request.headers.accept)) {
+      const { output } = await bunkers.startProcess(actor, bunker, request.body);
+      // A client that goes away ends the stream, and the worker then kills the process.
+      reply.raw.on('close', () => output!.destroy());
+      return reply.type('application/x-ndjson').send(output!);
+    }
     return ok(await bunkers.exec(actor, bunker, request.body));
   });
 };
+
+/** Whether an Accept header asks for NDJSON (before JSON, or alone). */
+export function wantsNdjson(accept: string | undefined): boolean {
+  return /application\/x-ndjson/.test(accept ?? '');
+}

@@ -10,6 +10,7 @@ import type { BunkerService } from '../../bunkers/bunker-service.js';
 import { bunkersRoutes } from './bunkers-routes.js';
 import { workersRoutes } from './workers-routes.js';
 import { filesRoutes } from './files-routes.js';
+import { processesRoutes } from './processes-routes.js';
 
 /**
  * The `scaibunker` module, mounted at `/v1/modules/scaibunker`. Every route here answers
@@ -38,4 +39,5 @@ export const scaibunkerModule: FastifyPluginAsyncTypebox<{ repos: Repositories; 
   await app.register(bunkersRoutes, { repos, bunkers });
   await app.register(workersRoutes, { repos });
   await app.register(filesRoutes, { repos, bunkers });
+  await app.register(processesRoutes, { repos, bunkers });
 };
