@@ -16,6 +16,7 @@ export const ERROR_CATALOGUE = {
   INVALID_JSON: { status: 400, summary: 'The request body is not well-formed JSON.' },
   PAYLOAD_TOO_LARGE: { status: 413, summary: 'The request body exceeds the size limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'The request body has a content type this route does not accept.' },
+  UPGRADE_REQUIRED: { status: 426, summary: 'The route is a WebSocket endpoint: connect with an Upgrade request.' },
   VALIDATION_ERROR: { status: 422, summary: 'The request failed validation; `details` lists each bad field.' },
   RATE_LIMITED: { status: 429, summary: 'Too many requests for this API key; retry after `retry_after` seconds.' },
   QUOTA_EXCEEDED: { status: 429, summary: 'A platform quota would be exceeded.' },

@@ -21,6 +21,10 @@ import { tenantsRoutes } from './plugins/tenants/tenants-routes.js';
 import { permissionsRoutes } from './plugins/users/permissions-routes.js';
 import { usersRoutes } from './plugins/users/users-routes.js';
 import type { BunkerService } from './bunkers/bunker-service.js';
+import websocket from '@fastify/websocket';
+import { LINK_MAX_PAYLOAD_BYTES, LINK_SUBPROTOCOL } from '@scaibunker/link';
+import { workerLinkRoute } from './workers/link-route.js';
+import type { WorkerHub } from './workers/worker-hub.js';
 
 /** What the HTTP app needs from the composition root. */
 export interface AppDependencies {
@@ -36,6 +40,8 @@ export interface AppDependencies {
   logger: false | { level: string };
   /** Bunkers: placement, lifecycle and the calls to their workers. */
   bunkers: BunkerService;
+  /** The worker links (workers dial in through a route of this app). */
+  workers: WorkerHub;
 }
 
 /** Builds the controller's Fastify app: platform hooks first, then every feature's routes. */
@@ -75,6 +81,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
 
   await app.register(openApiPlugin, { version: deps.version });
+  // WebSocket routes (worker links, shells) go through the same hooks as every other request.
+  await app.register(websocket, {
+    options: {
+      maxPayload: LINK_MAX_PAYLOAD_BYTES,
+      // Only the worker link speaks a subprotocol; other sockets negotiate none.
+      handleProtocols: (protocols) => (protocols.has(LINK_SUBPROTOCOL) ? LINK_SUBPROTOCOL : false),
+    },
+  });
   await app.register(auditHook, { repos: deps.repos });
   await app.register(authPlugin, {
     repos: deps.repos, rateLimitPerMinute: deps.rateLimitPerMinute, authFailuresPerMinute: deps.authFailuresPerMinute,
@@ -92,6 +106,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(modulesRoutes, { repos });
   await app.register(auditRoutes, { repos });
   await app.register(scaibunkerModule, { repos, bunkers: deps.bunkers, prefix: '/v1/modules/scaibunker' });
+  await app.register(workerLinkRoute, { repos, hub: deps.workers });
   await app.ready();
   return app;
 }

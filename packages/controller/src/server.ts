@@ -7,7 +7,6 @@ import { buildApp } from './app.js';
 import { bootstrapFirstStart } from './bootstrap.js';
 import type { ControllerConfig } from './config.js';
 import { VERSION } from './version.js';
-import { acceptWorkerLinks } from './workers/link-endpoint.js';
 import { ensureLocalWorker } from './workers/local-worker.js';
 import { WorkerHub } from './workers/worker-hub.js';
 import { BUNKER_SERVICE_DEFAULTS, BunkerService } from './bunkers/bunker-service.js';
@@ -41,7 +40,6 @@ export async function startServer(config: ControllerConfig): Promise<RunningServ
   const database = await openDatabase(config.database);
   const repos = createRepositories(database.db, database.kind);
   let app: FastifyInstance | undefined;
-  let links: { close(): void } | undefined;
   const workers = new WorkerHub(repos, {
     heartbeatIntervalMs: config.workerHeartbeatMs, staleAfterMs: config.workerStaleMs, startTimeoutMs: 120_000,
     log: { info: (obj, msg) => app?.log.info(obj, msg), warn: (obj, msg) => app?.log.warn(obj, msg) },
@@ -55,6 +53,7 @@ export async function startServer(config: ControllerConfig): Promise<RunningServ
   try {
     app = await buildApp({
       bunkers,
+      workers,
       repos,
       databaseKind: database.kind,
       pingDatabase: async () => { await sql`select 1`.execute(database.db); },
@@ -69,7 +68,6 @@ export async function startServer(config: ControllerConfig): Promise<RunningServ
     if (boot.created) app.log.warn({ path: boot.adminKeyPath }, `first start: the super admin's API key is in ${boot.adminKeyPath}`);
     const url = await app.listen({ host: config.host, port: config.port });
     const started = app;
-    links = acceptWorkerLinks(started.server, repos, workers, (error) => started.log.warn({ err: error }, 'worker link error'));
     workers.start();
     reaper.start();
     return {
@@ -80,7 +78,6 @@ export async function startServer(config: ControllerConfig): Promise<RunningServ
         const timer = setTimeout(() => started.server.closeAllConnections(), config.shutdownGraceMs);
         try {
           reaper.stop();
-          links?.close();
           await workers.close();
           await started.close();
         } finally {
@@ -90,7 +87,6 @@ export async function startServer(config: ControllerConfig): Promise<RunningServ
       },
     };
   } catch (error) {
-    links?.close();
     await workers.close();
     await app?.close();
     await database.close();

@@ -14,7 +14,7 @@ export interface AuditNote {
 }
 
 /** Per-route options read by the platform hooks. */
-export interface RouteOptions {
+export interface PlatformRouteConfig {
   /** Serve without an API key (health, OpenAPI). */
   public?: boolean;
   /** The audit action name of a mutating route, e.g. `user.create`. */
@@ -26,7 +26,7 @@ declare module 'fastify' {
     actor: Actor | null;
     auditNote: AuditNote;
   }
-  interface FastifyContextConfig extends RouteOptions {}
+  interface FastifyContextConfig extends PlatformRouteConfig {}
 }
 
 /** The authenticated caller; every non-public route has one by the time handlers run. */

@@ -62,7 +62,7 @@ export async function createTestApp(overrides: Partial<AppDependencies> = {}): P
     rateLimitPerMinute: 100_000,
     authFailuresPerMinute: 100_000,
     logger: false,
-    bunkers: new BunkerService(repos, new WorkerHub(repos, { heartbeatIntervalMs: 5000, staleAfterMs: 20_000, startTimeoutMs: 120_000, log: { info: () => undefined, warn: () => undefined } }), BUNKER_SERVICE_DEFAULTS),
+    ...withoutWorkers(repos),
     ...overrides,
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-app-'));
@@ -109,4 +109,10 @@ export async function createTestApp(overrides: Partial<AppDependencies> = {}): P
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A worker hub no worker has dialed, and the bunker service over it. */
+function withoutWorkers(repos: Repositories): Pick<AppDependencies, 'bunkers' | 'workers'> {
+  const workers = new WorkerHub(repos, { heartbeatIntervalMs: 5000, staleAfterMs: 20_000, startTimeoutMs: 120_000, log: { info: () => undefined, warn: () => undefined } });
+  return { workers, bunkers: new BunkerService(repos, workers, BUNKER_SERVICE_DEFAULTS) };
 }
