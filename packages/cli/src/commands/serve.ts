@@ -14,39 +14,19 @@ export async function serve(): Promise<void> {
   const { loadConfig, startServer, VERSION } = await import('@scaibunker/controller');
   const config = loadConfig();
   const stoppers: Stopper[] = [];
-  let log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  let log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void } = {
+    info: () => undefined, warn: () => undefined, error: (obj, msg) => console.error(msg, obj),
+  };
 
-  if (config.mode === 'worker') {
-    const controllerUrl = process.env.SCAIBUNKER_CONTROLLER_URL;
-    const token = process.env.SCAIBUNKER_WORKER_TOKEN;
-    if (!controllerUrl || !token) {
-      throw new ScaiError('VALIDATION_ERROR', 'SCAIGRID_MODE=worker needs SCAIBUNKER_CONTROLLER_URL and SCAIBUNKER_WORKER_TOKEN (issued by `scaibunker worker create`).', {
-        details: [{ field: controllerUrl ? 'SCAIBUNKER_WORKER_TOKEN' : 'SCAIBUNKER_CONTROLLER_URL', message: 'required in worker mode' }],
-      });
-    }
-    const { default: pino } = await import('pino');
-    log = pino({ level: config.logLevel });
-    stoppers.push(await startWorker(controllerUrl, token, config.dataDir, VERSION, log));
-  } else {
-    const server = await startServer(config);
-    log = server.app.log;
-    if (config.mode === 'all') {
-      try {
-        stoppers.push(await startWorker(server.url, await server.localWorkerToken(), config.dataDir, VERSION, log));
-      } catch (error) {
-        await server.close();
-        throw error;
-      }
-    }
-    stoppers.push(() => server.close());
-  }
-
+  // Signals are taken from the start: one that arrives while the worker is still starting
+  // (a slow first template, say) waits for the start, then stops everything started so far.
+  let starting: Promise<void> = Promise.resolve();
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    (async () => { for (const stopper of stoppers) await stopper(); })().then(
+    starting.catch(() => undefined).then(async () => { for (const stopper of stoppers.reverse()) await stopper(); }).then(
       () => process.exit(0),
       (error: unknown) => {
         log.error({ err: error }, 'shutdown failed');
@@ -56,6 +36,33 @@ export async function serve(): Promise<void> {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+
+  starting = (async () => {
+    if (config.mode === 'worker') {
+      const controllerUrl = process.env.SCAIBUNKER_CONTROLLER_URL;
+      const token = process.env.SCAIBUNKER_WORKER_TOKEN;
+      if (!controllerUrl || !token) {
+        throw new ScaiError('VALIDATION_ERROR', 'SCAIGRID_MODE=worker needs SCAIBUNKER_CONTROLLER_URL and SCAIBUNKER_WORKER_TOKEN (issued by `scaibunker worker create`).', {
+          details: [{ field: controllerUrl ? 'SCAIBUNKER_WORKER_TOKEN' : 'SCAIBUNKER_CONTROLLER_URL', message: 'required in worker mode' }],
+        });
+      }
+      const { default: pino } = await import('pino');
+      log = pino({ level: config.logLevel });
+      stoppers.push(await startWorker(controllerUrl, token, config.dataDir, VERSION, log));
+      return;
+    }
+    const server = await startServer(config);
+    log = server.app.log;
+    stoppers.push(() => server.close());
+    // The worker goes after the server is up (it dials it) and stops before it.
+    if (config.mode === 'all' && !stopping) stoppers.push(await startWorker(server.url, await server.localWorkerToken(), config.dataDir, VERSION, log));
+  })();
+  try {
+    await starting;
+  } catch (error) {
+    for (const stopper of stoppers.reverse()) await stopper().catch(() => undefined);
+    throw error;
+  }
 }
 
 /** Opens this host's microVM runtime and dials the controller; resolves once registered. */
