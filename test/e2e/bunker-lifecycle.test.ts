@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { loadConfig, startServer, type RunningServer } from '@scaibunker/controller';
 import { createTestDatabase, testDatabaseKind } from '@scaibunker/db/testing';
 import { DEFAULT_CACHE_DIR, VmRuntime, WorkerDaemon } from '@scaibunker/worker';
@@ -204,6 +205,51 @@ describe('bunker lifecycle through the API', () => {
     expect(listed.map((p: { pid: number }) => p.pid)).toEqual(expect.arrayContaining([pid, sleeper]));
     expect((await call('POST', `/bunkers/${bunker.id}/processes/99999/signal`, { signal: 'SIGKILL' })).body.error.code).toBe('NOT_FOUND');
     expect((await call('POST', `/bunkers/${bunker.id}/processes/${pid}/signal`, { signal: 'SIGNOPE' })).body.error.code).toBe('VALIDATION_ERROR');
+    await call('DELETE', `/bunkers/${bunker.id}`);
+  }, 120_000);
+
+  it('opens a WebSocket shell on a PTY, resizes it, survives a dropped socket, and reports the exit', async () => {
+    const bunker = (await call('POST', '/bunkers', { image: 'minimal', memory_mb: 128 })).body.data;
+    const url = `${server.url.replace('http', 'ws')}/v1/modules/scaibunker/bunkers/${bunker.id}/shell`;
+    const open = (query = '') => {
+      const socket = new WebSocket(`${url}${query}`, { headers: { authorization: `Bearer ${adminKey}` } });
+      const state = { text: '', controls: [] as Record<string, unknown>[], closed: null as number | null };
+      socket.on('message', (data: Buffer, binary: boolean) => {
+        if (binary) state.text += data.toString('utf8');
+        else state.controls.push(JSON.parse(data.toString('utf8')) as Record<string, unknown>);
+      });
+      socket.on('close', (code) => { state.closed = code; });
+      return { socket, state };
+    };
+    const until = async (check: () => boolean, what: string) => {
+      for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+      if (!check()) throw new Error(`timed out waiting for ${what}`);
+    };
+
+    const first = open('?cols=100&rows=30');
+    await until(() => first.state.controls.some((c) => c.type === 'session'), 'the session id');
+    const session = first.state.controls.find((c) => c.type === 'session')!.id as string;
+    first.socket.send(Buffer.from('echo "hello-$((6*7))"; stty size\n'));
+    await until(() => first.state.text.includes('hello-42') && first.state.text.includes('30 100'), 'output and the initial size');
+    first.socket.send(JSON.stringify({ type: 'resize', cols: 120, rows: 40 }));
+    await new Promise((r) => setTimeout(r, 200));
+    first.socket.send(Buffer.from('stty size; id -un\n'));
+    await until(() => first.state.text.includes('40 120') && first.state.text.includes('user'), 'the new size');
+    first.socket.terminate(); // the client drops; the shell lives on
+
+    const again = open(`?session=${session}`);
+    await until(() => again.state.text.includes('hello-42'), 'the replayed output');
+    again.socket.send(Buffer.from('exit 5\n'));
+    await until(() => again.state.closed !== null, 'the close');
+    expect(again.state.controls.at(-1)).toEqual({ type: 'exit', exit_code: 5, signal: null, timed_out: false });
+    expect(again.state.closed).toBe(1000);
+
+    // Without an upgrade, or without a key, it answers in the envelope.
+    expect((await call('GET', `/bunkers/${bunker.id}/shell`)).body.error.code).toBe('UPGRADE_REQUIRED');
+    const anonymous = await fetch(`${server.url}/v1/modules/scaibunker/bunkers/${bunker.id}/shell`);
+    expect(anonymous.status).toBe(401);
+    const audit = (await fetch(`${server.url}/v1/audit?action=bunker.shell`, { headers: { authorization: `Bearer ${adminKey}` } }).then((r) => r.json())) as { data: { target_id: string }[] };
+    expect(audit.data.filter((row) => row.target_id === bunker.id)).toHaveLength(2);
     await call('DELETE', `/bunkers/${bunker.id}`);
   }, 120_000);
 

@@ -26,6 +26,10 @@ export const LINK_CALLS = {
   processList: 'process.list',
   processSignal: 'process.signal',
   processStdin: 'process.stdin',
+  /** Shells: terminal bytes flow on a stream the controller opened; a session outlives its stream. */
+  shellAttach: 'shell.attach',
+  shellResize: 'shell.resize',
+  shellStatus: 'shell.status',
 } as const;
 
 /** One-way events a worker sends. */

@@ -199,6 +199,22 @@ export class BunkerService {
     return run(bunker.worker_id!);
   }
 
+  /** Records activity on a bunker (terminal input counts, as exec and files do). */
+  async touch(bunkerId: string): Promise<void> {
+    await this.repos.bunkers.touch(bunkerId, new Date().toISOString());
+  }
+
+  /** A shell was opened or reattached: activity, and an audit row (a GET the audit hook would not see). */
+  async shellOpened(actor: Actor, bunker: BunkerRow, requestId: string): Promise<void> {
+    await this.touch(bunker.id);
+    const tenant = await this.repos.tenants.get(bunker.tenant_id);
+    await this.repos.audit.append({
+      id: newId('audit'), at: new Date().toISOString(), actor_user_id: actor.userId, actor_api_key_id: actor.apiKeyId,
+      tenant_id: bunker.tenant_id, partner_id: tenant?.partner_id ?? null, action: 'bunker.shell', target_kind: 'bunker', target_id: bunker.id,
+      outcome: 'success', status_code: 101, error_code: null, request_id: requestId,
+    });
+  }
+
   /** The gateway to the bunkers' workers, for the file routes. */
   get gateway(): WorkerGateway {
     return this.workers;

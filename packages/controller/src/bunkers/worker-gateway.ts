@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { ExecBody, ExecResult } from '@scaibunker/contracts';
 
 /** What a worker needs to start one bunker's microVM. */
@@ -36,6 +36,10 @@ export interface WorkerGateway {
   listProcesses(workerId: string, bunkerId: string): Promise<ProcessInfo[]>;
   signalProcess(workerId: string, bunkerId: string, pid: number, signal: number): Promise<void>;
   writeStdin(workerId: string, bunkerId: string, pid: number, data: string, eof: boolean): Promise<void>;
+  /** Opens (or, with `session`, reattaches to) a shell on a PTY: terminal bytes flow both ways on `terminal`. */
+  attachShell(workerId: string, bunkerId: string, options: { session?: string | undefined; cols?: number | undefined; rows?: number | undefined; user?: string | undefined; env: Record<string, string> }): Promise<{ session: string; terminal: Duplex }>;
+  resizeShell(workerId: string, bunkerId: string, session: string, cols: number, rows: number): Promise<void>;
+  shellStatus(workerId: string, bunkerId: string, session: string): Promise<{ open: boolean; exit: ProcessInfo['exit'] }>;
 }
 
 /** A process started through the API, as the worker reports it. */

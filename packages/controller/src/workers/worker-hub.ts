@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LINK_CALLS, LINK_EVENTS, ScaiError, type ExecResult } from '@scaibunker/contracts';
 import type { LinkPeer } from '@scaibunker/link';
@@ -214,6 +214,26 @@ export class WorkerHub implements WorkerGateway {
 
   async writeStdin(workerId: string, bunkerId: string, pid: number, data: string, eof: boolean): Promise<void> {
     await this.peer(workerId).call(LINK_CALLS.processStdin, { bunkerId, pid, data, eof });
+  }
+
+  async attachShell(workerId: string, bunkerId: string, options: { session?: string | undefined; cols?: number | undefined; rows?: number | undefined; user?: string | undefined; env: Record<string, string> }): Promise<{ session: string; terminal: Duplex }> {
+    const peer = this.peer(workerId);
+    const terminal = peer.openStream();
+    try {
+      const { session } = await peer.call<{ session: string }>(LINK_CALLS.shellAttach, { bunkerId, ...options, stream: terminal.id });
+      return { session, terminal };
+    } catch (error) {
+      terminal.destroy();
+      throw error;
+    }
+  }
+
+  async resizeShell(workerId: string, bunkerId: string, session: string, cols: number, rows: number): Promise<void> {
+    await this.peer(workerId).call(LINK_CALLS.shellResize, { bunkerId, session, cols, rows });
+  }
+
+  shellStatus(workerId: string, bunkerId: string, session: string): Promise<{ open: boolean; exit: ProcessInfo['exit'] }> {
+    return this.peer(workerId).call(LINK_CALLS.shellStatus, { bunkerId, session });
   }
 
   private peer(workerId: string): LinkPeer {

@@ -2,6 +2,7 @@ import { ScaiError } from '@scaibunker/contracts';
 import type { Readable, Writable } from 'node:stream';
 import type { AgentClient, ExecProcess, GuestDirEntry, GuestStat } from '../agent/agent-client.js';
 import { GuestProcess, signalName, type ProcessInfo } from './guest-process.js';
+import { ShellSession } from './shell-session.js';
 import type { RuntimeVm, VmRuntime } from '../runtime/vm-runtime.js';
 
 /** What the controller asks a worker to start. */
@@ -49,6 +50,7 @@ const FINISHED_KEPT = 64;
 export class BunkerHost {
   private readonly vms = new Map<string, RuntimeVm>();
   private readonly processes = new Map<string, Map<number, GuestProcess>>();
+  private readonly shells = new Map<string, Map<string, ShellSession>>();
   private readonly starting = new Map<string, Promise<void>>();
 
   constructor(private readonly runtime: VmRuntime) {}
@@ -85,6 +87,7 @@ export class BunkerHost {
     if (!vm) return;
     this.vms.delete(bunkerId);
     this.processes.delete(bunkerId);
+    this.shells.delete(bunkerId);
     await vm.stop();
   }
 
@@ -156,6 +159,35 @@ export class BunkerHost {
     const finished = [...table.values()].filter((p) => p.exited);
     for (const old of finished.slice(0, Math.max(0, finished.length - FINISHED_KEPT))) table.delete(old.pid);
     return process;
+  }
+
+  /**
+   * Opens an interactive login shell (bash where the image has it) on a PTY of the given size,
+   * as the image's user unless `user` says otherwise. It lives on when its client detaches.
+   */
+  async openShell(bunkerId: string, options: { cols: number; rows: number; user?: string | undefined; env: Record<string, string> }): Promise<ShellSession> {
+    const { agent } = this.vm(bunkerId);
+    const ids = await resolveUser(agent, options.user ?? DEFAULT_USER, options.user !== undefined);
+    const proc = agent.exec({
+      argv: ['/bin/sh', '-c', 'exec "$(command -v bash || echo /bin/sh)" -l'],
+      env: { HOME: ids.home, ...options.env }, cwd: ids.home, uid: ids.uid, gid: ids.gid, stdin: true,
+      pty: { cols: options.cols, rows: options.rows },
+    });
+    await proc.pid;
+    const table = this.shells.get(bunkerId) ?? new Map<string, ShellSession>();
+    this.shells.set(bunkerId, table);
+    // An ended session answers status (its exit) for a minute, for a client reading it last.
+    const session = new ShellSession(proc, () => { setTimeout(() => table.delete(session.id), 60_000).unref(); });
+    table.set(session.id, session);
+    return session;
+  }
+
+  /** A shell session of this bunker that is still open; NOT_FOUND otherwise (it ended, or never was). */
+  shell(bunkerId: string, sessionId: string): ShellSession {
+    this.vm(bunkerId);
+    const session = this.shells.get(bunkerId)?.get(sessionId);
+    if (!session) throw new ScaiError('NOT_FOUND', 'No open shell session with that id in this bunker (it ended, or it never was).');
+    return session;
   }
 
   /** A process the API started in this bunker; NOT_FOUND for any other pid. */

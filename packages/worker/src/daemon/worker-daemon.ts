@@ -188,6 +188,34 @@ export class WorkerDaemon {
       if (typeof data === 'string' && data.length > 0) await process.write(data);
       if (eof === true) process.closeStdin();
     });
+    peer.handle(LINK_CALLS.shellAttach, async (params, ctx) => {
+      const { session: sessionId, stream: streamId, cols, rows, user, env } = (params ?? {}) as Record<string, unknown>;
+      if (typeof streamId !== 'number') throw new ScaiError('VALIDATION_ERROR', 'shell.attach needs a stream.');
+      const bunkerId = bunkerIdOf(params);
+      const session = typeof sessionId === 'string'
+        ? this.bunkers.shell(bunkerId, sessionId)
+        : await this.bunkers.openShell(bunkerId, {
+          cols: terminalSize(cols, 80), rows: terminalSize(rows, 24), user: typeof user === 'string' ? user : undefined,
+          env: env && typeof env === 'object' ? env as Record<string, string> : {},
+        });
+      if (typeof sessionId === 'string' && (cols !== undefined || rows !== undefined)) session.resize(terminalSize(cols, 80), terminalSize(rows, 24));
+      const client = ctx.link.acceptStream(streamId);
+      client.on('error', () => undefined);
+      session.attach(client);
+      return { session: session.id };
+    });
+    peer.handle(LINK_CALLS.shellResize, (params) => {
+      const { session, cols, rows } = (params ?? {}) as Record<string, unknown>;
+      this.bunkers.shell(bunkerIdOf(params), String(session)).resize(terminalSize(cols, 80), terminalSize(rows, 24));
+    });
+    peer.handle(LINK_CALLS.shellStatus, (params) => {
+      const { session } = (params ?? {}) as Record<string, unknown>;
+      try {
+        return { open: true, exit: this.bunkers.shell(bunkerIdOf(params), String(session)).exit };
+      } catch {
+        return { open: false, exit: null };
+      }
+    });
     peer.handle(LINK_CALLS.fileStat, (params) => this.bunkers.stat(bunkerIdOf(params), pathOf(params)));
     peer.handle(LINK_CALLS.fileList, (params) => this.bunkers.list(bunkerIdOf(params), pathOf(params)));
     peer.handle(LINK_CALLS.fileMkdir, (params) => {
@@ -204,6 +232,10 @@ function bunkerIdOf(params: unknown): string {
   const id = (params as { bunkerId?: unknown } | null)?.bunkerId;
   if (typeof id !== 'string' || !/^bnk_[0-9a-z]{26}$/.test(id)) throw new ScaiError('VALIDATION_ERROR', 'bunkerId is missing or malformed.');
   return id;
+}
+
+function terminalSize(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 1000 ? value : fallback;
 }
 
 function pidOf(params: unknown): number {

@@ -11,6 +11,7 @@ import { bunkersRoutes } from './bunkers-routes.js';
 import { workersRoutes } from './workers-routes.js';
 import { filesRoutes } from './files-routes.js';
 import { processesRoutes } from './processes-routes.js';
+import { shellRoute } from './shell-route.js';
 
 /**
  * The `scaibunker` module, mounted at `/v1/modules/scaibunker`. Every route here answers
@@ -40,4 +41,5 @@ export const scaibunkerModule: FastifyPluginAsyncTypebox<{ repos: Repositories; 
   await app.register(workersRoutes, { repos });
   await app.register(filesRoutes, { repos, bunkers });
   await app.register(processesRoutes, { repos, bunkers });
+  await app.register(shellRoute, { repos, bunkers });
 };
