@@ -14,3 +14,4 @@ export { hostTscKhz } from './vmm/host-facts.js';
 export { detectCgroupManager, type CgroupManager } from './cgroup/cgroup-limits.js';
 export { WorkerDaemon, type WorkerDaemonOptions } from './daemon/worker-daemon.js';
 export { BunkerHost } from './daemon/bunker-host.js';
+export { WarmPool, parseWarmPool, type WarmPoolSpec } from './daemon/warm-pool.js';

@@ -67,7 +67,8 @@ export async function serve(): Promise<void> {
 
 /** Opens this host's microVM runtime and dials the controller; resolves once registered. */
 async function startWorker(controllerUrl: string, token: string, dataDir: string, version: string, log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void }): Promise<Stopper> {
-  const { VmRuntime, WorkerDaemon, DEFAULT_CACHE_DIR, kernelFlavourFromEnv, diskModeFromEnv } = await import('@scaibunker/worker');
+  const { VmRuntime, WorkerDaemon, DEFAULT_CACHE_DIR, kernelFlavourFromEnv, diskModeFromEnv, parseWarmPool } = await import('@scaibunker/worker');
+  const warmPool = parseWarmPool(process.env.SCAIBUNKER_WARM_POOL);
   const runtime = await VmRuntime.open({
     dataDir, cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL,
     kernel: kernelFlavourFromEnv(process.env.SCAIBUNKER_GUEST_KERNEL),
@@ -75,7 +76,7 @@ async function startWorker(controllerUrl: string, token: string, dataDir: string
   });
   log.info({ vmm: runtime.vmm, accelerator: runtime.accelerator.accelerator, reason: runtime.accelerator.reason }, 'microVM runtime ready');
   const daemon = new WorkerDaemon({
-    controllerUrl, token, runtime, version, log,
+    controllerUrl, token, runtime, version, log, warmPool,
     ...(process.env.SCAIBUNKER_WORKER_CPU_MILLICORES ? { cpuMillicores: Number(process.env.SCAIBUNKER_WORKER_CPU_MILLICORES) } : {}),
     ...(process.env.SCAIBUNKER_WORKER_MEMORY_MB ? { memoryMb: Number(process.env.SCAIBUNKER_WORKER_MEMORY_MB) } : {}),
   });

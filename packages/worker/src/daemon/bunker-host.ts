@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { AgentClient, ExecProcess, GuestDirEntry, GuestStat } from '../agent/agent-client.js';
 import { GuestProcess, signalName, type ProcessInfo } from './guest-process.js';
 import { ShellSession } from './shell-session.js';
+import type { WarmPool } from './warm-pool.js';
 import type { RuntimeVm, VmRuntime } from '../runtime/vm-runtime.js';
 
 /** What the controller asks a worker to start. */
@@ -53,7 +54,23 @@ export class BunkerHost {
   private readonly shells = new Map<string, Map<string, ShellSession>>();
   private readonly starting = new Map<string, Promise<void>>();
 
-  constructor(private readonly runtime: VmRuntime) {}
+  constructor(
+    private readonly runtime: VmRuntime,
+    private readonly pool?: WarmPool,
+  ) {}
+
+  /** Makes a claimed warm VM the bunker's: its identity, and its disk grown to the asked size. */
+  private async adopt(vm: RuntimeVm, hostname: string, launch: BunkerLaunch): Promise<RuntimeVm> {
+    try {
+      const image = await this.runtime.images.get(launch.image);
+      const diskMb = Math.max(launch.diskMb, image.sizeMib);
+      await this.runtime.personalise(vm, hostname, { diskMb: diskMb > image.sizeMib ? diskMb : undefined, growFs: diskMb > image.sizeMib });
+      return vm;
+    } catch (error) {
+      await vm.stop();
+      throw error;
+    }
+  }
 
   /** Ids of the bunkers running here (for the controller to reconcile after a reconnect). */
   ids(): string[] {
@@ -65,9 +82,11 @@ export class BunkerHost {
     const pending = this.starting.get(launch.bunkerId);
     if (pending) return pending;
     const started = (async () => {
-      const vm = await this.runtime.start({
+      const hostname = launch.bunkerId.replace('_', '-');
+      const warm = this.pool?.claim(launch.image, launch.memoryMb, launch.cpuMillicores);
+      const vm = warm ? await this.adopt(warm, hostname, launch) : await this.runtime.start({
         image: launch.image, memoryMb: launch.memoryMb, cpuMillicores: launch.cpuMillicores, diskMb: launch.diskMb,
-        vcpus: Math.max(1, Math.ceil(launch.cpuMillicores / 1000)), hostname: launch.bunkerId.replace('_', '-'),
+        vcpus: Math.max(1, Math.ceil(launch.cpuMillicores / 1000)), hostname,
       });
       // A stop that came while it booted wins.
       if (!this.starting.has(launch.bunkerId)) {

@@ -6,6 +6,7 @@ import { LINK_CALLS, LINK_EVENTS, ScaiError, WORKER_LINK_PATH } from '@scaibunke
 import { LINK_MAX_PAYLOAD_BYTES, LINK_SUBPROTOCOL, LinkPeer, wsChannel } from '@scaibunker/link';
 import type { VmRuntime } from '../runtime/vm-runtime.js';
 import { BunkerHost, type BunkerLaunch, type HostExecRequest } from './bunker-host.js';
+import { WarmPool, type WarmPoolSpec } from './warm-pool.js';
 
 /** How a worker daemon finds its controller and what it offers. */
 export interface WorkerDaemonOptions {
@@ -19,6 +20,8 @@ export interface WorkerDaemonOptions {
   cpuMillicores?: number;
   /** Memory offered to bunkers (default: 90 % of the host's). */
   memoryMb?: number;
+  /** Restored VMs kept idle per image (see warm-pool.ts); their share is not offered to bunkers. */
+  warmPool?: WarmPoolSpec[];
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -41,14 +44,18 @@ export class WorkerDaemon {
   private stopped = false;
   private connectedOnce: { resolve: () => void; promise: Promise<void> };
 
+  readonly pool: WarmPool | undefined;
+
   constructor(private readonly options: WorkerDaemonOptions) {
-    this.bunkers = new BunkerHost(options.runtime);
+    this.pool = options.warmPool?.length ? new WarmPool(options.runtime, options.warmPool, options.log) : undefined;
+    this.bunkers = new BunkerHost(options.runtime, this.pool);
     let resolve!: () => void;
     this.connectedOnce = { promise: new Promise<void>((r) => { resolve = r; }), resolve };
   }
 
-  /** Starts dialing; resolves once the first hello was accepted. */
-  start(): Promise<void> {
+  /** Starts dialing (the warm pools fill meanwhile); resolves once the first hello was accepted. */
+  async start(): Promise<void> {
+    void this.pool?.fill();
     this.dial();
     return this.connectedOnce.promise;
   }
@@ -60,7 +67,7 @@ export class WorkerDaemon {
     clearInterval(this.heartbeat);
     this.peer?.close('the worker is shutting down');
     this.socket?.terminate();
-    await this.bunkers.stopAll();
+    await Promise.all([this.bunkers.stopAll(), this.pool?.stop()]);
   }
 
   /** Whether the link is up right now. */
@@ -109,8 +116,9 @@ export class WorkerDaemon {
       const disk = await statfs(dataDir);
       const images = await this.options.runtime.images.list();
       const reply = await peer.call<{ worker_id: string; heartbeat_interval_ms: number }>(LINK_CALLS.hello, {
-        cpuMillicores: this.options.cpuMillicores ?? cpus().length * 1000,
-        memoryMb: this.options.memoryMb ?? Math.floor((totalmem() / 2 ** 20) * 0.9),
+        // What the warm pools hold is the worker's own: never offered twice.
+        cpuMillicores: Math.max(0, (this.options.cpuMillicores ?? cpus().length * 1000) - (this.pool?.reserved.cpuMillicores ?? 0)),
+        memoryMb: Math.max(0, (this.options.memoryMb ?? Math.floor((totalmem() / 2 ** 20) * 0.9)) - (this.pool?.reserved.memoryMb ?? 0)),
         diskMb: Math.floor((disk.bavail * disk.bsize) / 2 ** 20),
         gpuCount: 0, gpuType: null,
         version: this.options.version,

@@ -144,16 +144,9 @@ export class VmRuntime {
     try {
       const running = template ? await this.launcher.restore(vm.spec, template.statePath, vm.freshDisk) : await this.launcher.boot(vm.spec, vm.freshDisk);
       try {
-        if (template) {
-          await running.agent.thaw();
-          if (diskMb > image.sizeMib) await running.vm.growDisk(diskMb);
-        }
-        // Every VM gets its own identity before first use; a clone would otherwise share its
-        // template's RNG state, hostname, machine id and clock.
-        await running.agent.setIdentity({
-          hostname: vm.spec.hostname, machineId: randomBytes(16).toString('hex'), entropy: randomBytes(64), timeMs: Date.now(),
-        });
-        if (diskMb > image.sizeMib) await running.agent.growRootFs();
+        if (template) await running.agent.thaw();
+        // A cold boot's disk is made at its full size; a restored one still has the image's.
+        await this.personalise(running, vm.spec.hostname, { diskMb: template && diskMb > image.sizeMib ? diskMb : undefined, growFs: diskMb > image.sizeMib });
       } catch (error) {
         await running.stop();
         throw error;
@@ -163,6 +156,17 @@ export class VmRuntime {
       await vm.cleanUp();
       throw error;
     }
+  }
+
+  /**
+   * Gives a running VM its own identity before first use (a clone would otherwise share its
+   * template's RNG state, hostname, machine id and clock), grows its disk to `disk.diskMb`
+   * and its root filesystem to fill the disk. Also how a warm VM becomes a bunker's.
+   */
+  async personalise(running: RunningVm, hostname: string, disk: { diskMb?: number | undefined; growFs: boolean }): Promise<void> {
+    if (disk.diskMb !== undefined) await running.vm.growDisk(disk.diskMb);
+    await running.agent.setIdentity({ hostname, machineId: randomBytes(16).toString('hex'), entropy: randomBytes(64), timeMs: Date.now() });
+    if (disk.growFs) await running.agent.growRootFs();
   }
 
   /** The image's template for this VM shape, built (boot, freeze, pause, save) when missing. */
