@@ -1,0 +1,127 @@
+/**
+ * M3 time-to-interactive, as ComputeSDK measures it: create a sandbox → first successful
+ * `echo`, through the real API (controller + worker over their link, real microVMs). 100 runs
+ * each sequential, staggered (200 ms apart) and burst (all at once), with and without a warm
+ * pool; beside peers measured in the same run: gVisor (`runsc do echo`) and the M2 floor (the
+ * runtime's own restore + exec, no API). Plus the exec round trip through the API.
+ *
+ *   npm run bench:tti            (BENCH_RUNS=100 by default)
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { loadConfig, startServer } from '@scaibunker/controller';
+import { DEFAULT_CACHE_DIR, VmRuntime, WorkerDaemon } from '@scaibunker/worker';
+import { fmt, summarize } from './stats.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 100);
+const POOL_SIZE = Number(process.env.BENCH_POOL_SIZE ?? 8);
+const SHAPE = { image: 'minimal', memory_mb: 128, cpu_millicores: 1000 };
+const run = promisify(execFile);
+const quiet = { info: () => undefined, warn: () => undefined };
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-tti-'));
+  const server = await startServer({ ...loadConfig({ SCAIBUNKER_DATA_DIR: dataDir, SCAIBUNKER_LISTEN: '127.0.0.1:0', SCAIBUNKER_LOG_LEVEL: 'silent' }) });
+  const key = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+  const runtime = await VmRuntime.open({ dataDir: join(dataDir, 'worker'), cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL });
+  const token = await server.localWorkerToken();
+  const api = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${server.url}/v1/modules/scaibunker${path}`, {
+      method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return (await response.json()) as { status: string; data?: any; error?: { code: string } };
+  };
+  const log = (line: string) => console.log(line);
+  log(`# time-to-interactive benchmark — ${new Date().toISOString()}`);
+  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; accelerator: ${runtime.accelerator.accelerator}; vmm: ${runtime.vmm}; ${RUNS} runs per mode; bunker ${JSON.stringify(SHAPE)}`);
+
+  /** One create → first successful echo; the bunker is deleted afterwards, outside the timing. */
+  const tti = async (): Promise<{ ms: number; ok: boolean; id?: string }> => {
+    const started = performance.now();
+    const created = await api('POST', '/bunkers', SHAPE);
+    if (created.status !== 'ok') return { ms: performance.now() - started, ok: false };
+    const echoed = await api('POST', `/bunkers/${created.data.id}/exec`, { command: ['echo', 'ok'] });
+    return { ms: performance.now() - started, ok: echoed.status === 'ok' && echoed.data.stdout === 'ok\n', id: created.data.id };
+  };
+  const modes: Record<string, () => Promise<{ ms: number; ok: boolean; id?: string }[]>> = {
+    sequential: async () => {
+      const out = [];
+      for (let i = 0; i < RUNS; i++) {
+        const result = await tti();
+        out.push(result);
+        if (result.id) await api('DELETE', `/bunkers/${result.id}`);
+      }
+      return out;
+    },
+    'staggered 200 ms': () => Promise.all(Array.from({ length: RUNS }, (_, i) => new Promise<void>((r) => setTimeout(r, i * 200)).then(tti))),
+    burst: () => Promise.all(Array.from({ length: RUNS }, () => tti())),
+  };
+
+  for (const pooled of [false, true]) {
+    // The bench lets the worker over-commit CPU (the API refuses more millicores than it offers,
+    // and 2 cores hold 2 bunkers of 1000): what is measured is start-up, not placement.
+    const daemon = new WorkerDaemon({
+      controllerUrl: server.url, token, runtime, version: 'bench', log: quiet, cpuMillicores: 1_000_000,
+      ...(pooled ? { warmPool: [{ image: SHAPE.image, size: POOL_SIZE, memoryMb: SHAPE.memory_mb, cpuMillicores: SHAPE.cpu_millicores }] } : {}),
+    });
+    await daemon.start();
+    for (const [mode, measure] of Object.entries(modes)) {
+      if (daemon.pool) {
+        await daemon.pool.fill();
+        await waitFor(() => Object.values(daemon.pool!.sizes()).every((n) => n >= POOL_SIZE));
+      }
+      const hitsBefore = daemon.pool?.stats.hits ?? 0;
+      const results = await measure();
+      await Promise.all(results.filter((r) => r.id).map((r) => api('DELETE', `/bunkers/${r.id}`)));
+      const ok = results.filter((r) => r.ok);
+      const pool = daemon.pool ? `, warm pool of ${POOL_SIZE}: ${daemon.pool.stats.hits - hitsBefore} claims` : ', no warm pool';
+      log(`TTI ${mode}${pool}: ${fmt(summarize(ok.map((r) => r.ms)))}, p99 ${summarize(ok.map((r) => r.ms)).p99.toFixed(0)} ms; success ${ok.length}/${results.length}`);
+    }
+    await daemon.stop();
+  }
+
+  // Peers, in the same run.
+  const gvisor: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const started = performance.now();
+    const { stdout } = await run('runsc', ['--network=none', 'do', 'echo', 'ok']).catch(() => ({ stdout: '' }));
+    if (stdout === 'ok\n') gvisor.push(performance.now() - started);
+  }
+  log(`peer gVisor \`runsc --network=none do echo ok\` (Debian's runsc): ${gvisor.length ? fmt(summarize(gvisor)) : 'not available'}; success ${gvisor.length}/${RUNS}`);
+  const floor: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const started = performance.now();
+    const vm = await runtime.start({ image: SHAPE.image, memoryMb: SHAPE.memory_mb });
+    const proc = vm.agent.exec({ argv: ['echo', 'ok'] });
+    proc.stdout.resume();
+    proc.stderr.resume();
+    await proc.result;
+    floor.push(performance.now() - started);
+    await vm.stop();
+  }
+  log(`floor, M2 runtime restore + exec of echo (no API, no link): ${fmt(summarize(floor))}`);
+
+  const daemon = new WorkerDaemon({ controllerUrl: server.url, token, runtime, version: 'bench', log: quiet });
+  await daemon.start();
+  const bunker = await api('POST', '/bunkers', SHAPE);
+  const execs: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const started = performance.now();
+    await api('POST', `/bunkers/${bunker.data.id}/exec`, { command: ['true'] });
+    execs.push(performance.now() - started);
+  }
+  log(`exec of \`true\` through the API (HTTP → controller → link → worker → agent and back): ${fmt(summarize(execs), 'ms', 2)}`);
+  await api('DELETE', `/bunkers/${bunker.data.id}`);
+  await daemon.stop();
+  await server.close();
+}
+
+async function waitFor(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 600 && !check(); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+await main();
