@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     // and 2 cores hold 2 bunkers of 1000): what is measured is start-up, not placement.
     const daemon = new WorkerDaemon({
       controllerUrl: server.url, token, runtime, version: 'bench', log: quiet, cpuMillicores: 1_000_000,
-      ...(pooled ? { warmPool: [{ image: SHAPE.image, size: POOL_SIZE, memoryMb: SHAPE.memory_mb, cpuMillicores: SHAPE.cpu_millicores }] } : {}),
+      ...(pooled ? { warmPool: [{ image: SHAPE.image, size: POOL_SIZE, memoryMb: SHAPE.memory_mb, cpuMillicores: SHAPE.cpu_millicores, diskMb: 1024 }] } : {}),
     });
     await daemon.start();
     for (const [mode, measure] of Object.entries(modes)) {

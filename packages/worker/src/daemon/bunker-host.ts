@@ -60,11 +60,10 @@ export class BunkerHost {
   ) {}
 
   /** Makes a claimed warm VM the bunker's: its identity, and its disk grown to the asked size. */
-  private async adopt(vm: RuntimeVm, hostname: string, launch: BunkerLaunch): Promise<RuntimeVm> {
+  private async adopt(vm: RuntimeVm, currentDiskMb: number, hostname: string, launch: BunkerLaunch): Promise<RuntimeVm> {
     try {
-      const image = await this.runtime.images.get(launch.image);
-      const diskMb = Math.max(launch.diskMb, image.sizeMib);
-      await this.runtime.personalise(vm, hostname, { diskMb: diskMb > image.sizeMib ? diskMb : undefined, growFs: diskMb > image.sizeMib });
+      const grow = launch.diskMb > currentDiskMb;
+      await this.runtime.personalise(vm, hostname, { diskMb: grow ? launch.diskMb : undefined, growFs: grow });
       return vm;
     } catch (error) {
       await vm.stop();
@@ -83,8 +82,8 @@ export class BunkerHost {
     if (pending) return pending;
     const started = (async () => {
       const hostname = launch.bunkerId.replace('_', '-');
-      const warm = this.pool?.claim(launch.image, launch.memoryMb, launch.cpuMillicores);
-      const vm = warm ? await this.adopt(warm, hostname, launch) : await this.runtime.start({
+      const warm = this.pool?.claim(launch.image, launch.memoryMb, launch.cpuMillicores, launch.diskMb);
+      const vm = warm ? await this.adopt(warm.vm, warm.diskMb, hostname, launch) : await this.runtime.start({
         image: launch.image, memoryMb: launch.memoryMb, cpuMillicores: launch.cpuMillicores, diskMb: launch.diskMb,
         vcpus: Math.max(1, Math.ceil(launch.cpuMillicores / 1000)), hostname,
       });

@@ -7,22 +7,24 @@ export interface WarmPoolSpec {
   size: number;
   memoryMb: number;
   cpuMillicores: number;
+  /** The disk the pool's VMs start with; a claim may ask for more (grown at claim), not less. */
+  diskMb: number;
 }
 
 /** The shape a bunker gets when its create says nothing (the API's defaults). */
-const DEFAULT_SHAPE = { memoryMb: 512, cpuMillicores: 1000 };
+const DEFAULT_SHAPE = { memoryMb: 512, cpuMillicores: 1000, diskMb: 1024 };
 
 /**
- * Parses `SCAIBUNKER_WARM_POOL`: `image=size[:memoryMb[:cpuMillicores]]`, comma-separated,
+ * Parses `SCAIBUNKER_WARM_POOL`: `image=size[:memoryMb[:cpuMillicores[:diskMb]]]`, comma-separated,
  * e.g. `minimal=2,debian-python=1:1024`. The shape defaults to the API's bunker defaults, so
  * a create that leaves resources unset is the one a pool serves.
  */
 export function parseWarmPool(value: string | undefined): WarmPoolSpec[] {
   if (!value?.trim()) return [];
   return value.split(',').map((entry) => {
-    const match = /^\s*([a-z0-9][a-z0-9._-]{0,63})=(\d{1,3})(?::(\d{2,6}))?(?::(\d{3,6}))?\s*$/.exec(entry);
+    const match = /^\s*([a-z0-9][a-z0-9._-]{0,63})=(\d{1,3})(?::(\d{2,6}))?(?::(\d{3,6}))?(?::(\d{2,7}))?\s*$/.exec(entry);
     if (!match) {
-      throw new ScaiError('VALIDATION_ERROR', `SCAIBUNKER_WARM_POOL entry "${entry}" is not image=size[:memoryMb[:cpuMillicores]].`, {
+      throw new ScaiError('VALIDATION_ERROR', `SCAIBUNKER_WARM_POOL entry "${entry}" is not image=size[:memoryMb[:cpuMillicores[:diskMb]]].`, {
         details: [{ field: 'SCAIBUNKER_WARM_POOL', message: 'e.g. minimal=2,debian-python=1:1024' }],
       });
     }
@@ -30,6 +32,7 @@ export function parseWarmPool(value: string | undefined): WarmPoolSpec[] {
       image: match[1]!, size: Number(match[2]),
       memoryMb: match[3] ? Number(match[3]) : DEFAULT_SHAPE.memoryMb,
       cpuMillicores: match[4] ? Number(match[4]) : DEFAULT_SHAPE.cpuMillicores,
+      diskMb: match[5] ? Number(match[5]) : DEFAULT_SHAPE.diskMb,
     };
   });
 }
@@ -64,15 +67,18 @@ export class WarmPool {
     return Promise.all(this.specs.map((spec) => this.refill(spec))).then(() => undefined);
   }
 
-  /** Takes a waiting VM of exactly this image and shape, if one is idle; the pool refills behind it. */
-  claim(image: string, memoryMb: number, cpuMillicores: number): RuntimeVm | undefined {
-    const spec = this.specs.find((s) => s.image === image && s.memoryMb === memoryMb && s.cpuMillicores === cpuMillicores);
+  /**
+   * Takes a waiting VM of this image, memory and CPU whose disk is no larger than asked, if one
+   * is idle; the pool refills behind it. The caller grows the disk to what was asked.
+   */
+  claim(image: string, memoryMb: number, cpuMillicores: number, diskMb: number): { vm: RuntimeVm; diskMb: number } | undefined {
+    const spec = this.specs.find((s) => s.image === image && s.memoryMb === memoryMb && s.cpuMillicores === cpuMillicores && s.diskMb <= diskMb);
     if (!spec) return undefined;
     const vm = this.idle.get(keyOf(spec))?.shift();
     if (vm) this.stats.hits++;
     else this.stats.misses++;
     void this.refill(spec);
-    return vm;
+    return vm ? { vm, diskMb: spec.diskMb } : undefined;
   }
 
   /** Idle VMs per pool, for reporting. */
@@ -97,7 +103,7 @@ export class WarmPool {
       while (!this.stopped && pool.length < spec.size) {
         try {
           const vm = await this.runtime.start({
-            image: spec.image, memoryMb: spec.memoryMb, cpuMillicores: spec.cpuMillicores, vcpus: Math.max(1, Math.ceil(spec.cpuMillicores / 1000)),
+            image: spec.image, memoryMb: spec.memoryMb, cpuMillicores: spec.cpuMillicores, diskMb: spec.diskMb, vcpus: Math.max(1, Math.ceil(spec.cpuMillicores / 1000)),
           });
           if (this.stopped) await vm.stop();
           else pool.push(vm);
@@ -115,5 +121,5 @@ export class WarmPool {
 }
 
 function keyOf(spec: WarmPoolSpec): string {
-  return `${spec.image}:${spec.memoryMb}m:${spec.cpuMillicores}mc`;
+  return `${spec.image}:${spec.memoryMb}m:${spec.cpuMillicores}mc:${spec.diskMb}d`;
 }

@@ -25,6 +25,8 @@ export interface TemplateIdentity {
   vcpus: number;
   /** `qcow2` overlays, or `raw` copies (Firecracker, or SCAIBUNKER_DISK_MODE=copy). */
   diskFormat: 'qcow2' | 'raw';
+  /** The disk (and root filesystem) size the template was saved with. */
+  diskMb: number;
 }
 
 /**
@@ -38,7 +40,7 @@ export class TemplateStore {
 
   static keyOf(identity: TemplateIdentity): string {
     const digest = createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 20);
-    return `${identity.image}-${identity.memoryMb}m-${identity.vcpus}c-${digest}`;
+    return `${identity.image}-${identity.memoryMb}m-${identity.vcpus}c-${identity.diskMb}d-${digest}`;
   }
 
   /**
