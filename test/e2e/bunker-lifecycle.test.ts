@@ -27,6 +27,7 @@ describe('bunker lifecycle through the API', () => {
   let daemon: WorkerDaemon;
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let adminKey: string;
+  let workerDataDir: string;
   const quiet = { info: () => undefined, warn: () => undefined };
 
   async function call(method: string, path: string, body?: unknown, key = adminKey): Promise<{ status: number; body: any }> {
@@ -42,7 +43,8 @@ describe('bunker lifecycle through the API', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-e2e-'));
     server = await startServer({ ...loadConfig({ SCAIBUNKER_DATA_DIR: dataDir, SCAIBUNKER_LISTEN: '127.0.0.1:0', SCAIBUNKER_LOG_LEVEL: 'silent' }), database: database.config });
     adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
-    const runtime = await VmRuntime.open({ dataDir: join(dataDir, 'worker'), cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL });
+    workerDataDir = join(dataDir, 'worker');
+    const runtime = await VmRuntime.open({ dataDir: workerDataDir, cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL });
     daemon = new WorkerDaemon({ controllerUrl: server.url, token: await server.localWorkerToken(), runtime, version: 'test', log: quiet });
     await daemon.start();
   }, 180_000);
@@ -250,6 +252,21 @@ describe('bunker lifecycle through the API', () => {
     expect(anonymous.status).toBe(401);
     const audit = (await fetch(`${server.url}/v1/audit?action=bunker.shell`, { headers: { authorization: `Bearer ${adminKey}` } }).then((r) => r.json())) as { data: { target_id: string }[] };
     expect(audit.data.filter((row) => row.target_id === bunker.id)).toHaveLength(2);
+    await call('DELETE', `/bunkers/${bunker.id}`);
+  }, 120_000);
+
+  it('keeps a bunker running through a restart of its worker process, which adopts the VM', async () => {
+    const bunker = (await call('POST', '/bunkers', { image: 'minimal', memory_mb: 128 })).body.data;
+    await call('POST', `/bunkers/${bunker.id}/exec`, { command: 'echo before > /tmp/state' });
+    // The worker process goes away (an upgrade): its VMs run on, detached.
+    await daemon.stop({ keepBunkers: true });
+    const runtime = await VmRuntime.open({ dataDir: workerDataDir, cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL });
+    daemon = new WorkerDaemon({ controllerUrl: server.url, token: await server.localWorkerToken(), runtime, version: 'test', log: quiet });
+    await daemon.start();
+    expect(daemon.bunkers.ids()).toEqual([bunker.id]);
+    expect((await call('GET', `/bunkers/${bunker.id}`)).body.data.status).toBe('running');
+    const after = await call('POST', `/bunkers/${bunker.id}/exec`, { command: 'cat /tmp/state' });
+    expect(after.body.data.stdout).toBe('before\n');
     await call('DELETE', `/bunkers/${bunker.id}`);
   }, 120_000);
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,6 +57,8 @@ describe('scaibunker serve, as a new user runs it', () => {
   });
   afterAll(async () => {
     await database?.close();
+    // Bunker VMs outlive `serve` by design (the next start adopts them): end any a test left.
+    spawnSync('pkill', ['-KILL', '-f', `${dataDir}/vms/`]);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -81,5 +81,6 @@ async function startWorker(controllerUrl: string, token: string, dataDir: string
     ...(process.env.SCAIBUNKER_WORKER_MEMORY_MB ? { memoryMb: Number(process.env.SCAIBUNKER_WORKER_MEMORY_MB) } : {}),
   });
   await daemon.start();
-  return () => daemon.stop();
+  // Bunkers outlive the worker process: the next start adopts them (see VmRuntime.adoptRunning).
+  return () => daemon.stop({ keepBunkers: true });
 }

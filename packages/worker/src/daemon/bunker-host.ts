@@ -64,10 +64,23 @@ export class BunkerHost {
     try {
       const grow = launch.diskMb > currentDiskMb;
       await this.runtime.personalise(vm, hostname, { diskMb: grow ? launch.diskMb : undefined, growFs: grow });
+      await this.runtime.relabel(vm, launch.bunkerId);
       return vm;
     } catch (error) {
       await vm.stop();
       throw error;
+    }
+  }
+
+  /**
+   * Takes over the VMs a previous worker process left running: those labelled with a bunker id
+   * are that bunker's again (the controller keeps them when the hello lists them); others (a
+   * warm pool's) are stopped.
+   */
+  async adoptAll(vms: RuntimeVm[]): Promise<void> {
+    for (const vm of vms) {
+      if (vm.label && /^bnk_[0-9a-z]{26}$/.test(vm.label) && !this.vms.has(vm.label)) this.vms.set(vm.label, vm);
+      else await vm.stop();
     }
   }
 
@@ -85,7 +98,7 @@ export class BunkerHost {
       const warm = this.pool?.claim(launch.image, launch.memoryMb, launch.cpuMillicores, launch.diskMb);
       const vm = warm ? await this.adopt(warm.vm, warm.diskMb, hostname, launch) : await this.runtime.start({
         image: launch.image, memoryMb: launch.memoryMb, cpuMillicores: launch.cpuMillicores, diskMb: launch.diskMb,
-        vcpus: Math.max(1, Math.ceil(launch.cpuMillicores / 1000)), hostname,
+        vcpus: Math.max(1, Math.ceil(launch.cpuMillicores / 1000)), hostname, label: launch.bunkerId,
       });
       // A stop that came while it booted wins.
       if (!this.starting.has(launch.bunkerId)) {
@@ -251,6 +264,12 @@ export class BunkerHost {
 
   async remove(bunkerId: string, path: string, recursive: boolean): Promise<void> {
     await this.vm(bunkerId).agent.remove(path, { recursive });
+  }
+
+  /** Lets go of every VM without stopping it: a later worker process adopts them. */
+  detachAll(): void {
+    for (const vm of this.vms.values()) vm.agent.close();
+    this.vms.clear();
   }
 
   /** Stops every VM (worker shutdown). */

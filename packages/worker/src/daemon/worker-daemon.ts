@@ -53,21 +53,29 @@ export class WorkerDaemon {
     this.connectedOnce = { promise: new Promise<void>((r) => { resolve = r; }), resolve };
   }
 
-  /** Starts dialing (the warm pools fill meanwhile); resolves once the first hello was accepted. */
+  /**
+   * Takes over the VMs a previous worker process left running, then dials (the warm pools fill
+   * meanwhile); resolves once the first hello, which lists those VMs' bunkers, was accepted.
+   */
   async start(): Promise<void> {
+    await this.bunkers.adoptAll(await this.options.runtime.adoptRunning());
     void this.pool?.fill();
     this.dial();
     return this.connectedOnce.promise;
   }
 
-  /** Drops the link and stops every bunker VM on this host. */
-  async stop(): Promise<void> {
+  /**
+   * Drops the link and stops the warm pools. Bunker VMs are stopped too, unless `keepBunkers`:
+   * then they run on (detached), and the next worker process on this data directory adopts
+   * them, so an upgrade or a restart of the worker never ends a bunker.
+   */
+  async stop(options: { keepBunkers?: boolean } = {}): Promise<void> {
     this.stopped = true;
     clearTimeout(this.redial);
     clearInterval(this.heartbeat);
     this.peer?.close('the worker is shutting down');
     this.socket?.terminate();
-    await Promise.all([this.bunkers.stopAll(), this.pool?.stop()]);
+    await Promise.all([options.keepBunkers ? this.bunkers.detachAll() : this.bunkers.stopAll(), this.pool?.stop()]);
   }
 
   /** Whether the link is up right now. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, lchown, mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, chown, lchown, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newId } from '@scaibunker/core';
 import { detectCgroupManager, type CgroupManager } from '../cgroup/cgroup-limits.js';
@@ -48,12 +48,23 @@ export interface VmRequest {
   hostname?: string;
   /** `template` (default) restores the image's pre-booted template; `boot` cold-boots. */
   startFrom?: 'template' | 'boot';
+  /** Who the VM is for (a bunker id): kept with it, so a restarted worker knows its VMs again. */
+  label?: string;
 }
 
 /** A started VM that also cleans its files up when stopped. */
 export interface RuntimeVm extends RunningVm {
   spec: VmSpec;
   startedFrom: 'template' | 'boot';
+  label: string | undefined;
+}
+
+/** What a VM's work directory records about it, for a later worker process to adopt it. */
+interface VmRecord {
+  spec: VmSpec;
+  pid: number;
+  startedFrom: 'template' | 'boot';
+  label: string | undefined;
 }
 
 /**
@@ -118,6 +129,49 @@ export class VmRuntime {
     return this.launcher.vmm;
   }
 
+  /** Gives a running VM (a warm one, claimed) its label, in memory and in its record. */
+  async relabel(vm: RuntimeVm, label: string): Promise<void> {
+    vm.label = label;
+    await this.record(vm);
+  }
+
+  /** Writes a VM's record (root's, 0600, beside the jail-owned files: the VMM cannot rewrite who it is). */
+  private async record(vm: RuntimeVm): Promise<void> {
+    const record: VmRecord = { spec: vm.spec, pid: vm.vm.pid, startedFrom: vm.startedFrom, label: vm.label };
+    await writeFile(join(vm.spec.workDir, 'vm.json'), JSON.stringify(record), { mode: 0o600 });
+  }
+
+  /**
+   * Finds the VMs a previous worker process left running in this data directory (they run
+   * detached, so an upgrade or a crash of the worker does not end them) and takes them over;
+   * the files of those that are gone are removed. A VM is trusted to be ours only when its
+   * pid still runs a QEMU whose command line names its own work directory.
+   */
+  async adoptRunning(): Promise<RuntimeVm[]> {
+    const vmsDir = join(this.options.dataDir, 'vms');
+    const adopted: RuntimeVm[] = [];
+    for (const id of await readdir(vmsDir).catch(() => [] as string[])) {
+      const workDir = join(vmsDir, id);
+      const record = await readFile(join(workDir, 'vm.json'), 'utf8').then((text) => JSON.parse(text) as VmRecord, () => undefined);
+      const running = record && record.spec.workDir === workDir
+        ? await this.launcher.adopt(record.spec, record.pid).catch(() => undefined)
+        : undefined;
+      if (!record || !running) {
+        // A VM without its record (a template being built, a start cut short) may still run.
+        await killVmmsOf(workDir);
+        await rm(workDir, { recursive: true, force: true });
+        continue;
+      }
+      this.uids.reserve(record.spec.jailUid);
+      const cleanUp = async () => {
+        await rm(workDir, { recursive: true, force: true });
+        this.uids.release(record.spec.jailUid);
+      };
+      adopted.push({ ...running, spec: record.spec, startedFrom: record.startedFrom, label: record.label, stop: async () => { await running.stop(); await cleanUp(); } });
+    }
+    return adopted;
+  }
+
   /** Bakes the built-in images that are missing or carry an old agent: `minimal` and `debian-python`. */
   async ensureBuiltinImages(): Promise<void> {
     await this.images.ensureMinimal();
@@ -158,7 +212,9 @@ export class VmRuntime {
         await running.stop();
         throw error;
       }
-      return { ...running, spec: vm.spec, startedFrom: template ? 'template' : 'boot', stop: async () => { await running.stop(); await vm.cleanUp(); } };
+      const started: RuntimeVm = { ...running, spec: vm.spec, startedFrom: template ? 'template' : 'boot', label: request.label, stop: async () => { await running.stop(); await vm.cleanUp(); } };
+      await this.record(started);
+      return started;
     } catch (error) {
       await vm.cleanUp();
       throw error;
@@ -262,4 +318,16 @@ async function chooseVmm(
     return { driver: new FirecrackerDriver({ firecrackerBinary: firecracker, jail: common.jail, tscKhz: common.tscKhz, cgroups: common.cgroups }), version };
   }
   return { driver: new QemuDriver({ ...common, accelerator }), version: common.qemuVersion };
+}
+
+/** Kills whatever VMM process still serves a work directory (found by its command line). */
+async function killVmmsOf(workDir: string): Promise<void> {
+  const marker = join(workDir, 'qmp.sock');
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(marker)) {
+      try { process.kill(Number(entry), 'SIGKILL'); } catch { /* already gone */ }
+    }
+  }
 }

@@ -21,6 +21,11 @@ export class JailUids {
     throw new Error('no free jail uid');
   }
 
+  /** Marks a uid taken by a VM this process adopted. */
+  reserve(uid: number): void {
+    this.inUse.add(uid);
+  }
+
   release(uid: number): void {
     this.inUse.delete(uid);
   }

@@ -78,6 +78,29 @@ export class QemuDriver implements VmmDriver {
   }
 
   /**
+   * Takes over a VM a previous worker process started (an upgrade, a crash: the VMM runs
+   * detached and outlives it), when `pid` is still that VM's QEMU. Answers undefined when the
+   * process is gone or is not this VM's (a recycled pid).
+   */
+  async adopt(spec: VmSpec, pid: number): Promise<VmHandle | undefined> {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!cmdline.includes(join(spec.workDir, 'qmp.sock'))) return undefined;
+    // The same name: the cgroup exists already, and its limits are written again unchanged.
+    const cgroup = await this.options.cgroups.create(spec.id, {
+      cpuMillicores: spec.cpuMillicores, memoryBytes: (spec.memoryMb + VMM_OVERHEAD_MB) * 1024 * 1024, pids: VMM_PIDS,
+    });
+    const alive = () => existsSync(`/proc/${pid}`);
+    // Not our child: no exit event, so its exit is noticed by looking.
+    const exited = new Promise<number | null>((resolve) => {
+      const timer = setInterval(() => { if (!alive()) { clearInterval(timer); resolve(null); } }, 500);
+      timer.unref();
+    }).finally(() => cgroup.remove().catch(() => undefined));
+    const monitor = QmpClient.connect(join(spec.workDir, 'qmp.sock'), 5000);
+    monitor.catch(() => undefined);
+    return new QemuVm(spec, { pid, running: alive, kill: () => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } } }, exited, monitor, cgroup);
+  }
+
+  /**
    * The full QEMU command line for a spec. A restore loads no kernel: guest memory comes
    * whole from the saved state, so reading and copying the kernel in first (~8 ms, and guest
    * pages touched for nothing) is wasted.
@@ -182,7 +205,8 @@ export class QemuDriver implements VmmDriver {
       const qmp = QmpClient.connect(join(spec.workDir, 'qmp.sock'), 5000);
       if (start === 'boot') await Promise.race([qmp, exitedEarly]);
       else qmp.catch(() => child.kill('SIGKILL'));
-      return new QemuVm(spec, child, exited, qmp, cgroup);
+      const vmm: VmmProcess = { pid: child.pid ?? 0, running: () => child.exitCode === null && child.signalCode === null, kill: () => child.kill('SIGKILL') };
+      return new QemuVm(spec, vmm, exited, qmp, cgroup);
     } catch (error) {
       child.kill('SIGKILL');
       // Wait for the exit (and so the cgroup's removal): a retry reuses the VM's name.
@@ -192,17 +216,24 @@ export class QemuDriver implements VmmDriver {
   }
 }
 
+/** The VMM process: our child, or one a previous worker process started and this one adopted. */
+interface VmmProcess {
+  readonly pid: number;
+  running(): boolean;
+  kill(): void;
+}
+
 class QemuVm implements VmHandle {
   readonly pid: number;
 
   constructor(
     private readonly spec: VmSpec,
-    private readonly child: ChildProcess,
+    private readonly process: VmmProcess,
     readonly exited: Promise<number | null>,
     private readonly monitor: Promise<QmpClient>,
     private readonly cgroup: VmCgroup,
   ) {
-    this.pid = child.pid ?? 0;
+    this.pid = process.pid;
     void exited.then(() => monitor.then((qmp) => qmp.close(), () => undefined));
   }
 
@@ -285,8 +316,8 @@ class QemuVm implements VmHandle {
   }
 
   async kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.kill('SIGKILL');
+    if (!this.process.running()) return;
+    this.process.kill();
     await this.exited;
   }
 

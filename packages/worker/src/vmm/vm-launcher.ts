@@ -48,6 +48,19 @@ export class VmLauncher {
     return this.launch(spec, freshDisk, () => this.driver.restore(spec, statePath));
   }
 
+  /** Takes over a running VM a previous worker process left (see VmmDriver.adopt), agent link included. */
+  async adopt(spec: VmSpec, pid: number): Promise<RunningVm | undefined> {
+    const vm = await this.driver.adopt?.(spec, pid);
+    if (!vm) return undefined;
+    try {
+      const { client, hello } = await AgentClient.attach(await vm.connectAgent(), { timeoutMs: this.options.readyTimeoutMs });
+      return { vm, agent: client, hello, readyMs: 0, failedAttempts: 0, stop: () => stopVm(vm, client) };
+    } catch (error) {
+      await vm.kill();
+      throw error;
+    }
+  }
+
   private async launch(spec: VmSpec, freshDisk: () => Promise<void>, start: () => Promise<VmHandle>): Promise<RunningVm> {
     const failures: string[] = [];
     for (let attempt = 0; attempt < this.options.attempts; attempt++) {

@@ -62,4 +62,6 @@ export interface VmmDriver {
   readonly accelerator: Accelerator;
   boot(spec: VmSpec): Promise<VmHandle>;
   restore(spec: VmSpec, statePath: string): Promise<VmHandle>;
+  /** Takes over a VM a previous worker process started, if `pid` is still its VMM (QEMU only, for now). */
+  adopt?(spec: VmSpec, pid: number): Promise<VmHandle | undefined>;
 }
