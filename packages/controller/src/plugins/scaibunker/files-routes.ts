@@ -1,14 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { BunkerParams, Ok } from '@scaibunker/contracts';
 import type { Repositories } from '@scaibunker/db';
 import type { BunkerService } from '../../bunkers/bunker-service.js';
 import { ok } from '../../http/envelope.js';
-import { actorOf } from '../../http/request-context.js';
 import { withErrors } from '../../http/route-schema.js';
-import { noteTarget } from '../../http/tenant-scope.js';
+import { bunkerTarget } from './bunker-target.js';
 
 /** An absolute guest path: anything but NUL, at most PATH_MAX. */
 const GuestPath = Type.String({ pattern: '^/[^\\u0000]*$', maxLength: 4096 });
@@ -34,12 +34,7 @@ const octal = (mode: number) => (mode & 0o7777).toString(8).padStart(4, '0');
 export const filesRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories; bunkers: BunkerService }> = async (app, { repos, bunkers }) => {
   const tags = ['files'];
 
-  async function target(request: Parameters<typeof noteTarget>[0], bunkerId: string) {
-    const actor = actorOf(request);
-    const bunker = await bunkers.visible(actor, bunkerId);
-    noteTarget(request, 'bunker', bunker.id, await repos.tenants.get(bunker.tenant_id));
-    return { actor, bunker };
-  }
+  const target = (request: FastifyRequest, bunkerId: string) => bunkerTarget(request, repos, bunkers, bunkerId);
 
   await app.register(async (scope) => {
     // Uploads are raw bytes of any type (a JSON file included): in this scope alone the body

@@ -1,13 +1,13 @@
 import type { Readable } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { BunkerParams, Ok, ProcessInfo, ProcessParams, ScaiError, SignalBody, StdinBody } from '@scaibunker/contracts';
 import type { Repositories } from '@scaibunker/db';
 import type { BunkerService } from '../../bunkers/bunker-service.js';
 import { ok } from '../../http/envelope.js';
-import { actorOf } from '../../http/request-context.js';
 import { withErrors } from '../../http/route-schema.js';
-import { noteTarget } from '../../http/tenant-scope.js';
+import { bunkerTarget } from './bunker-target.js';
 
 const SIGNALS: Record<string, number> = {
   SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15, SIGCONT: 18, SIGSTOP: 19, SIGTSTP: 20, SIGWINCH: 28,
@@ -23,12 +23,7 @@ const OutputQuery = Type.Object({ follow: Type.Optional(Type.Boolean({ descripti
 export const processesRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories; bunkers: BunkerService }> = async (app, { repos, bunkers }) => {
   const tags = ['processes'];
 
-  async function target(request: Parameters<typeof noteTarget>[0], bunkerId: string) {
-    const actor = actorOf(request);
-    const bunker = await bunkers.visible(actor, bunkerId);
-    noteTarget(request, 'bunker', bunker.id, await repos.tenants.get(bunker.tenant_id));
-    return { actor, bunker };
-  }
+  const target = (request: FastifyRequest, bunkerId: string) => bunkerTarget(request, repos, bunkers, bunkerId);
 
   app.get('/bunkers/:bunker_id/processes', {
     schema: { tags, summary: 'Processes started through the API (running, and the last ones that ended)', params: BunkerParams, response: withErrors({ 200: Ok(Type.Array(ProcessInfo)) }) },
