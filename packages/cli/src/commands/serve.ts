@@ -79,6 +79,7 @@ async function startWorker(controllerUrl: string, token: string, dataDir: string
     controllerUrl, token, runtime, version, log, warmPool,
     ...(process.env.SCAIBUNKER_WORKER_CPU_MILLICORES ? { cpuMillicores: Number(process.env.SCAIBUNKER_WORKER_CPU_MILLICORES) } : {}),
     ...(process.env.SCAIBUNKER_WORKER_MEMORY_MB ? { memoryMb: Number(process.env.SCAIBUNKER_WORKER_MEMORY_MB) } : {}),
+    ...(process.env.SCAIBUNKER_WORKER_DISK_MB ? { diskMb: Number(process.env.SCAIBUNKER_WORKER_DISK_MB) } : {}),
   });
   await daemon.start();
   // Bunkers outlive the worker process: the next start adopts them (see VmRuntime.adoptRunning).

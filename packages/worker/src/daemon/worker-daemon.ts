@@ -20,6 +20,8 @@ export interface WorkerDaemonOptions {
   cpuMillicores?: number;
   /** Memory offered to bunkers (default: 90 % of the host's). */
   memoryMb?: number;
+  /** Disk offered to bunkers (default: what is free where the data directory lives). */
+  diskMb?: number;
   /** Restored VMs kept idle per image (see warm-pool.ts); their share is not offered to bunkers. */
   warmPool?: WarmPoolSpec[];
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
@@ -127,7 +129,7 @@ export class WorkerDaemon {
         // What the warm pools hold is the worker's own: never offered twice.
         cpuMillicores: Math.max(0, (this.options.cpuMillicores ?? cpus().length * 1000) - (this.pool?.reserved.cpuMillicores ?? 0)),
         memoryMb: Math.max(0, (this.options.memoryMb ?? Math.floor((totalmem() / 2 ** 20) * 0.9)) - (this.pool?.reserved.memoryMb ?? 0)),
-        diskMb: Math.floor((disk.bavail * disk.bsize) / 2 ** 20),
+        diskMb: this.options.diskMb ?? Math.floor((disk.bavail * disk.bsize) / 2 ** 20),
         gpuCount: 0, gpuType: null,
         version: this.options.version,
         accelerator: this.options.runtime.accelerator.accelerator,
