@@ -270,6 +270,18 @@ describe('bunker lifecycle through the API', () => {
     await call('DELETE', `/bunkers/${bunker.id}`);
   }, 120_000);
 
+  it('fails a bunker whose VM dies, with the reason, and frees its worker', async () => {
+    const bunker = (await call('POST', '/bunkers', { image: 'minimal', memory_mb: 128 })).body.data;
+    process.kill(daemon.bunkers.locate(bunker.id).pid, 'SIGKILL');
+    let seen = bunker;
+    for (let i = 0; i < 100 && seen.status === 'running'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      seen = (await call('GET', `/bunkers/${bunker.id}`)).body.data;
+    }
+    expect(seen).toMatchObject({ status: 'failed', failure_reason: expect.stringContaining('the VMM exited') });
+    expect((await call('GET', `/workers/${bunker.worker_id}`)).body.data.usage.bunkers).toBe(0);
+  }, 60_000);
+
   it('answers the spec’s errors for what this step cannot honour or the caller may not ask', async () => {
     const unknownImage = await call('POST', '/bunkers', { image: 'no-such-image' });
     expect(unknownImage.body.error.code).toBe('NO_SUITABLE_WORKER');

@@ -57,7 +57,22 @@ export class BunkerHost {
   constructor(
     private readonly runtime: VmRuntime,
     private readonly pool?: WarmPool,
+    /** Told when a bunker's VM ends without being asked to (a crash, a guest poweroff). */
+    private readonly onExited?: (bunkerId: string, reason: string) => void,
   ) {}
+
+  /** Keeps a VM as the bunker's, and reports it should it end unasked. */
+  private keep(bunkerId: string, vm: RuntimeVm): void {
+    this.vms.set(bunkerId, vm);
+    void vm.vm.exited.then((code) => {
+      if (this.vms.get(bunkerId) !== vm) return; // stopped on purpose
+      this.vms.delete(bunkerId);
+      this.processes.delete(bunkerId);
+      this.shells.delete(bunkerId);
+      void vm.stop().catch(() => undefined); // removes its files
+      this.onExited?.(bunkerId, `the VMM exited${code === null ? '' : ` with ${code}`}`);
+    });
+  }
 
   /** Makes a claimed warm VM the bunker's: its identity, and its disk grown to the asked size. */
   private async adopt(vm: RuntimeVm, currentDiskMb: number, hostname: string, launch: BunkerLaunch): Promise<RuntimeVm> {
@@ -79,9 +94,15 @@ export class BunkerHost {
    */
   async adoptAll(vms: RuntimeVm[]): Promise<void> {
     for (const vm of vms) {
-      if (vm.label && /^bnk_[0-9a-z]{26}$/.test(vm.label) && !this.vms.has(vm.label)) this.vms.set(vm.label, vm);
+      if (vm.label && /^bnk_[0-9a-z]{26}$/.test(vm.label) && !this.vms.has(vm.label)) this.keep(vm.label, vm);
       else await vm.stop();
     }
+  }
+
+  /** Where a bunker's VM runs on this host: its VMM's pid and work directory (for operators). */
+  locate(bunkerId: string): { pid: number; workDir: string } {
+    const vm = this.vm(bunkerId);
+    return { pid: vm.vm.pid, workDir: vm.spec.workDir };
   }
 
   /** Ids of the bunkers running here (for the controller to reconcile after a reconnect). */
@@ -105,7 +126,7 @@ export class BunkerHost {
         await vm.stop();
         throw new ScaiError('CONFLICT', 'The bunker was stopped while it started.');
       }
-      this.vms.set(launch.bunkerId, vm);
+      this.keep(launch.bunkerId, vm);
     })().finally(() => this.starting.delete(launch.bunkerId));
     this.starting.set(launch.bunkerId, started);
     return started;

@@ -50,7 +50,9 @@ export class WorkerDaemon {
 
   constructor(private readonly options: WorkerDaemonOptions) {
     this.pool = options.warmPool?.length ? new WarmPool(options.runtime, options.warmPool, options.log) : undefined;
-    this.bunkers = new BunkerHost(options.runtime, this.pool);
+    // A VM that ends unasked is reported at once; if the link is down, the next hello's
+    // reconciliation fails the bunker instead.
+    this.bunkers = new BunkerHost(options.runtime, this.pool, (bunkerId, reason) => this.peer?.notify(LINK_EVENTS.bunkerExited, { bunker_id: bunkerId, reason }));
     let resolve!: () => void;
     this.connectedOnce = { promise: new Promise<void>((r) => { resolve = r; }), resolve };
   }
