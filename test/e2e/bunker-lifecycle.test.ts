@@ -173,6 +173,12 @@ describe('bunker lifecycle through the API', () => {
     expect(lines.filter((e) => 'stdout' in e).map((e) => e.stdout).join('')).toBe('line1\nline2\nline3\n');
     expect(lines.filter((e) => 'stderr' in e).map((e) => e.stderr).join('')).toBe('oops\n');
     expect(lines.at(-1)).toEqual({ exit: { exit_code: 4, signal: null, timed_out: false } });
+    // The exit always comes after the last output (it once overtook it, now and then).
+    for (let i = 0; i < 25; i++) {
+      const quick = await events(await fetch(`${base}/exec`, { method: 'POST', headers: { ...headers, accept: 'application/x-ndjson' }, body: JSON.stringify({ command: ['echo', `run-${i}`] }) }));
+      expect(quick.map((e) => Object.keys(e)[0])).toEqual(['started', 'stdout', 'exit']);
+      expect(quick[1]).toEqual({ stdout: `run-${i}\n` });
+    }
 
     // A background reader: its stdin arrives in later requests, its output is read by pid.
     const started = await call('POST', `/bunkers/${bunker.id}/exec`, { command: 'while read l; do echo "got $l"; done; echo bye', background: true });

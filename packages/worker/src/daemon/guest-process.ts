@@ -68,8 +68,15 @@ export class GuestProcess {
         if (rest) this.emit({ [name]: rest } as ProcessEvent, rest.length);
       });
     }
-    this.done = proc.result.then(
-      (r) => ({ exit_code: r.signal ? null : r.exitCode, signal: r.signal ? signalName(r.signal) : null, timed_out: r.timedOut }),
+    // The exit comes last: after both outputs are drained (the agent may report the exit
+    // before the last output frames have been read here).
+    const drained = (stream: NodeJS.ReadableStream) => new Promise<void>((resolve) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', () => resolve());
+    });
+    this.done = Promise.all([proc.result, drained(proc.stdout), drained(proc.stderr)]).then(
+      ([r]) => ({ exit_code: r.signal ? null : r.exitCode, signal: r.signal ? signalName(r.signal) : null, timed_out: r.timedOut }),
       () => ({ exit_code: null, signal: null, timed_out: false }),
     ).then((exit) => {
       this.exitInfo = exit;

@@ -28,8 +28,14 @@ export class ShellSession {
     proc.stdout.on('data', (chunk: Buffer) => this.output(chunk));
     // A PTY merges stderr into stdout; the channel still has to be drained.
     proc.stderr.resume();
-    this.done = proc.result.then(
-      (r) => ({ exit_code: r.signal ? null : r.exitCode, signal: r.signal ? signalName(r.signal) : null, timed_out: r.timedOut }),
+    // The end comes after the last output: the agent may report the exit before it is read.
+    const drained = new Promise<void>((resolve) => {
+      proc.stdout.once('end', resolve);
+      proc.stdout.once('close', resolve);
+      proc.stdout.once('error', () => resolve());
+    });
+    this.done = Promise.all([proc.result, drained]).then(
+      ([r]) => ({ exit_code: r.signal ? null : r.exitCode, signal: r.signal ? signalName(r.signal) : null, timed_out: r.timedOut }),
       () => ({ exit_code: null, signal: null, timed_out: false }),
     ).then((exit) => {
       this.exitInfo = exit;
