@@ -2,9 +2,12 @@ import { parseArgs } from 'node:util';
 import { ScaiError } from '@scaibunker/contracts';
 import { clientFromEnvironment } from './client-config.js';
 import { BUNKER_COMMANDS } from './commands/bunkers.js';
+import { CP_COMMANDS } from './commands/cp.js';
 import { EXEC_COMMANDS } from './commands/exec.js';
 import { PLATFORM_COMMANDS, type Command, type CommandContext } from './commands/platform.js';
+import { PROCESS_COMMANDS } from './commands/processes.js';
 import { serve } from './commands/serve.js';
+import { SHELL_COMMANDS } from './commands/shell.js';
 import { VM_COMMANDS } from './commands/vm.js';
 import { WORKER_COMMANDS } from './commands/workers.js';
 
@@ -13,6 +16,9 @@ const COMMANDS: Record<string, Command> = {
   ...PLATFORM_COMMANDS,
   ...BUNKER_COMMANDS,
   ...EXEC_COMMANDS,
+  ...PROCESS_COMMANDS,
+  ...CP_COMMANDS,
+  ...SHELL_COMMANDS,
   ...WORKER_COMMANDS,
   ...VM_COMMANDS,
 };
@@ -56,6 +62,15 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** Socket errors that mean the API could not be reached (the shell's WebSocket reports them bare). */
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EAI_AGAIN']);
+
+// A reader that went away downstream (`… | head -1`) ends the CLI quietly, as SIGPIPE ends other tools.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(128 + 13);
+  throw error;
+});
+
 main(process.argv.slice(2)).then(
   (code) => { if (code !== 0) process.exitCode = code; },
   (error: unknown) => {
@@ -67,6 +82,10 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`error: ${error.message}\n`);
     } else if (error instanceof TypeError && error.message === 'fetch failed') {
       process.stderr.write(`error: cannot reach the API (${String((error.cause as Error | undefined)?.message ?? error.cause)}). Is the server running?\n`);
+    } else if (error instanceof Error && CONNECTION_ERRORS.has(String((error as NodeJS.ErrnoException).code))) {
+      process.stderr.write(`error: cannot reach the API (${error.message}). Is the server running?\n`);
+    } else if (error instanceof TypeError && error.message === 'terminated') {
+      process.stderr.write('error: the connection to the API was cut before the answer ended.\n');
     } else {
       process.stderr.write(`error: ${error instanceof Error ? error.stack : String(error)}\n`);
     }

@@ -25,3 +25,9 @@ function formatCell(value: unknown): string {
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }
+
+/** Writes to a stream, waiting for it to drain when its buffer is full, so a fast source never piles up in memory. */
+export async function writeAll(stream: NodeJS.WritableStream, chunk: string | Uint8Array): Promise<void> {
+  if (stream.write(chunk)) return;
+  await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+}

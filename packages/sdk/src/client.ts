@@ -3,7 +3,10 @@ import type {
   CreateTenantBody, CreateUserBody, CreateWorkerBody, ExecBody, ExecResult, Group, Health, Me, ModuleState, Partner, PermissionKey,
   Permissions, Tenant, UpdateUserBody, User, Worker,
 } from '@scaibunker/contracts';
+import { BunkerShell, type ShellOptions } from './bunker-shell.js';
+import { FilesApi } from './files-api.js';
 import { HttpTransport, type ClientOptions, type Page } from './http-transport.js';
+import { ProcessesApi, type ProcessEvent } from './processes-api.js';
 
 /** Paging options of every list. */
 export interface ListOptions {
@@ -40,6 +43,9 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** What a command runs with when its output streams or it runs in the background. */
+export type StartBody = Omit<ExecBody, 'background'>;
+
 const enc = encodeURIComponent;
 const BUNKERS = '/v1/modules/scaibunker/bunkers';
 const WORKERS = '/v1/modules/scaibunker/workers';
@@ -54,9 +60,15 @@ const WORKERS = '/v1/modules/scaibunker/workers';
  */
 export class ScaiBunkerClient {
   private readonly http: HttpTransport;
+  /** Processes started through exec: list, output by pid, signal, stdin. */
+  readonly processes: ProcessesApi;
+  /** Files inside a bunker: write, read, list, stat, remove, mkdir (reads and writes stream). */
+  readonly files: FilesApi;
 
   constructor(options: ClientOptions = {}) {
     this.http = new HttpTransport(options);
+    this.processes = new ProcessesApi(this.http);
+    this.files = new FilesApi(this.http);
   }
 
   /** Liveness, version, mode and database kind (no key needed). @example await client.health() */
@@ -153,7 +165,33 @@ export class ScaiBunkerClient {
     /** A string command runs under `/bin/sh -c`; an array is the argv. */
     exec: (id: string, body: ExecBody, options: CallOptions = {}): Promise<ExecResult> =>
       this.http.data('POST', `${BUNKERS}/${enc(id)}/exec`, { body, ...options }),
+    /**
+     * Runs a command and yields its events as they happen: `started`, `stdout`/`stderr` text, `exit`.
+     * Stopping early (or aborting) ends the request, and the server then kills the command.
+     * @example for await (const e of client.bunkers.execStream(id, { command: 'make' })) if ('stdout' in e) process.stdout.write(e.stdout);
+     */
+    execStream: (id: string, body: StartBody, options: CallOptions = {}): AsyncGenerator<ProcessEvent> =>
+      this.http.ndjson('POST', `${BUNKERS}/${enc(id)}/exec`, { body, ...options }),
+    /** Starts a command that outlives the request; read, feed and signal it by pid through `processes`. @example const { pid } = await client.bunkers.startBackground(id, { command: ['sleep', '60'] }) */
+    startBackground: async (id: string, body: StartBody): Promise<{ pid: number }> => {
+      const { pid } = await this.http.data<{ pid: number }>('POST', `${BUNKERS}/${enc(id)}/exec`, { body: { ...body, background: true } });
+      return { pid };
+    },
   };
+
+  /**
+   * Opens an interactive shell on a PTY in a running bunker, or reattaches to one (`session`).
+   * @example
+   * const shell = client.shell(id, { cols: process.stdout.columns, rows: process.stdout.rows });
+   * shell.onData((bytes) => process.stdout.write(bytes));
+   * process.stdin.on('data', (keys) => shell.write(keys));
+   * const { exit } = await shell.closed;
+   */
+  shell(id: string, options: ShellOptions = {}): BunkerShell {
+    const url = this.http.url(`${BUNKERS}/${enc(id)}/shell`, { ...options });
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    return new BunkerShell(url, this.http.authorization());
+  }
 
   /**
    * Workers, the hosts that run bunkers (admins). `create` returns the worker's token, once.

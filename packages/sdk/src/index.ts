@@ -1,6 +1,11 @@
-export { ScaiBunkerClient, type ListOptions, type ModuleScope, type ModuleSettingResult, type ModuleConfig, type CreatedWorker, type CallOptions } from './client.js';
-export { type ClientOptions, type Page } from './http-transport.js';
+export {
+  ScaiBunkerClient, type ListOptions, type ModuleScope, type ModuleSettingResult, type ModuleConfig, type CreatedWorker, type CallOptions, type StartBody,
+} from './client.js';
+export { type ClientOptions, type Page, type BodyBytes } from './http-transport.js';
+export { ProcessesApi, type ProcessEvent, type ProcessExit, type OutputOptions } from './processes-api.js';
+export { FilesApi, type FileType, type FileStat, type FileEntry, type FileListing, type WriteOptions } from './files-api.js';
+export { BunkerShell, type ShellOptions, type ShellClosed } from './bunker-shell.js';
 export {
   ScaiError, ERROR_CATALOGUE, type ErrorCode, type ErrorDetail,
-  type Bunker, type BunkerListQuery, type CreateBunkerBody, type ExecBody, type ExecResult, type Worker, type CreateWorkerBody,
+  type Bunker, type BunkerListQuery, type CreateBunkerBody, type ExecBody, type ExecResult, type Worker, type CreateWorkerBody, type ProcessInfo,
 } from '@scaibunker/contracts';

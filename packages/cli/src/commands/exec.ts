@@ -1,7 +1,9 @@
 import { ScaiError, type ExecResult } from '@scaibunker/contracts';
+import type { StartBody } from '@scaibunker/sdk';
 import { printJson } from '../output.js';
 import { arg, keyValues, positiveInt, str } from './command-args.js';
-import type { Command } from './platform.js';
+import type { Command, CommandContext } from './platform.js';
+import { printEvents } from './process-output.js';
 
 /** Linux signal numbers (the guest is Linux, whatever the CLI's host is). */
 const SIGNAL_NUMBERS: Record<string, number> = {
@@ -28,34 +30,61 @@ async function readStdin(): Promise<string | undefined> {
   return chunks.length > 0 ? Buffer.concat(chunks).toString('utf8') : undefined;
 }
 
-/** `scaibunker exec`: run one command in a running bunker, print its output, exit with its code. */
+/** The exit's note on stderr when it was not a plain exit code. */
+function describeExit(exit: Pick<ExecResult, 'signal' | 'timed_out'>, timeoutS: number | undefined): string | undefined {
+  if (exit.timed_out) return `scaibunker: timed out${timeoutS ? ` after ${timeoutS} s` : ''}\n`;
+  if (exit.signal) return `scaibunker: killed by ${exit.signal}\n`;
+  return undefined;
+}
+
+const EXEC_FLAGS = {
+  user: { type: 'string' }, cwd: { type: 'string' }, env: { type: 'string', multiple: true }, timeout: { type: 'string' },
+  'no-stdin': { type: 'boolean' }, background: { type: 'boolean' },
+} as const;
+
+/** The request body from the command line, with piped stdin read whole (unless --no-stdin). */
+async function execBody(ctx: CommandContext): Promise<StartBody> {
+  const argv = ctx.args.slice(1);
+  if (argv.length === 0) throw new ScaiError('VALIDATION_ERROR', 'Give the command to run after --, e.g. `exec bnk_… -- uname -a`.');
+  const user = str(ctx, 'user');
+  const cwd = str(ctx, 'cwd');
+  const env = keyValues(ctx, 'env');
+  const timeoutS = positiveInt(ctx, 'timeout');
+  const stdin = ctx.flags['no-stdin'] ? undefined : await readStdin();
+  return {
+    command: argv, ...(user ? { user } : {}), ...(cwd ? { cwd } : {}), ...(env ? { env } : {}),
+    ...(timeoutS ? { timeout_s: timeoutS } : {}), ...(stdin !== undefined ? { stdin } : {}),
+  };
+}
+
+/** `scaibunker exec`: run one command in a running bunker, stream its output, exit with its code. */
 export const EXEC_COMMANDS: Record<string, Command> = {
   exec: {
-    usage: 'exec <bunker_id> [--user U] [--cwd DIR] [--env K=V …] [--timeout S] [--no-stdin] -- COMMAND [ARGS…]   (exits with its code; 124 on timeout)',
-    flags: { user: { type: 'string' }, cwd: { type: 'string' }, env: { type: 'string', multiple: true }, timeout: { type: 'string' }, 'no-stdin': { type: 'boolean' } },
+    usage: 'exec <bunker_id> [--user U] [--cwd DIR] [--env K=V …] [--timeout S] [--no-stdin] [--background] -- COMMAND [ARGS…]   '
+      + '(streams its output, exits with its code: 124 on timeout, 128+n on signal n; --json waits for the result; --background prints the pid)',
+    flags: EXEC_FLAGS,
     run: async (ctx) => {
       const id = arg(ctx, 0, 'bunker_id');
-      const argv = ctx.args.slice(1);
-      if (argv.length === 0) throw new ScaiError('VALIDATION_ERROR', 'Give the command to run after --, e.g. `exec bnk_… -- uname -a`.');
-      const user = str(ctx, 'user');
-      const cwd = str(ctx, 'cwd');
-      const env = keyValues(ctx, 'env');
-      const timeoutS = positiveInt(ctx, 'timeout');
-      const stdin = ctx.flags['no-stdin'] ? undefined : await readStdin();
-      const result = await ctx.client().bunkers.exec(id, {
-        command: argv, ...(user ? { user } : {}), ...(cwd ? { cwd } : {}), ...(env ? { env } : {}),
-        ...(timeoutS ? { timeout_s: timeoutS } : {}), ...(stdin !== undefined ? { stdin } : {}),
-      });
-      if (ctx.json) {
-        printJson(result);
-      } else {
-        process.stdout.write(result.stdout);
-        process.stderr.write(result.stderr);
-        if (result.timed_out) process.stderr.write(`scaibunker: timed out after ${timeoutS ?? Math.round(result.duration_ms / 1000)} s\n`);
-        else if (result.signal) process.stderr.write(`scaibunker: killed by ${result.signal}\n`);
-        if (result.truncated) process.stderr.write('scaibunker: output truncated (the API keeps only the start of each stream)\n');
+      const body = await execBody(ctx);
+      const client = ctx.client();
+      if (ctx.flags.background) {
+        const { pid } = await client.bunkers.startBackground(id, body);
+        if (ctx.json) printJson({ pid, background: true });
+        else process.stdout.write(`${pid}\n`);
+        return;
       }
-      const code = exitCodeOf(result);
+      let exit: Pick<ExecResult, 'exit_code' | 'signal' | 'timed_out'> | undefined;
+      if (ctx.json) {
+        const result = await client.bunkers.exec(id, body);
+        printJson(result);
+        exit = result;
+      } else {
+        exit = await printEvents(client.bunkers.execStream(id, body));
+        if (!exit) throw new ScaiError('INTERNAL', 'The output stream ended before the command exited.');
+        const note = describeExit(exit, body.timeout_s);
+        if (note) process.stderr.write(note);
+      }
+      const code = exitCodeOf(exit);
       if (code !== 0) process.exitCode = code;
     },
   },
