@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testDatabaseKind } from '@scaibunker/db/testing';
 import { runCli, type CliResult } from './cli-process.js';
-import { startServer, stopServer, type Served } from './server-process.js';
+import { endLeftoverVms, startServer, stopServer, type Served } from './server-process.js';
 
 /** The M3 CLI verbs, as a user types them, against `scaibunker serve` in mode all: real microVMs. */
 describe('scaibunker bunker, exec and worker against a real server', () => {
@@ -29,6 +29,7 @@ describe('scaibunker bunker, exec and worker against a real server', () => {
   afterAll(async () => {
     if (served) expect(await stopServer(served)).toBe(0);
     await database?.close();
+    endLeftoverVms(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 

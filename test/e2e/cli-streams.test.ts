@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testDatabaseKind } from '@scaibunker/db/testing';
 import { CLI, runCli, type CliResult } from './cli-process.js';
-import { startServer, stopServer, type Served } from './server-process.js';
+import { endLeftoverVms, startServer, stopServer, type Served } from './server-process.js';
 
 /** A CLI run whose output is seen as it arrives, each stdout chunk with the time it came. */
 interface LiveCli {
@@ -77,6 +77,7 @@ describe('scaibunker exec streaming, ps/logs/kill, cp and shell against a real s
     if (bunkerId) await cli(['bunker', 'rm', bunkerId]);
     if (served) expect(await stopServer(served)).toBe(0);
     await database?.close();
+    endLeftoverVms(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   }, 60_000);

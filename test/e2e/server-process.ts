@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { CLI } from './cli-process.js';
 
 /** A `scaibunker serve` process and the URL it listens on. */
@@ -36,4 +36,12 @@ export function stopServer(served: Served): Promise<number | null> {
     served.child.on('exit', (code) => resolvePromise(code));
     served.child.kill('SIGTERM');
   });
+}
+
+/**
+ * Bunker VMs outlive `serve` by design (the next start adopts them): a test that is done with
+ * a data directory ends whatever VMs are still running from it.
+ */
+export function endLeftoverVms(dataDir: string): void {
+  spawnSync('pkill', ['-KILL', '-f', `${dataDir}/vms/`]);
 }
