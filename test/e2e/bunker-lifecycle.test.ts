@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,16 @@ import { DEFAULT_CACHE_DIR, VmRuntime, WorkerDaemon } from '@scaibunker/worker';
  * worker daemon dialing it over a real WebSocket, real microVMs. Everything through HTTP.
  */
 const execFileAsync = promisify(execFile);
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolvePort(port));
+    });
+    probe.once('error', reject);
+  });
+}
 
 async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -38,10 +49,15 @@ describe('bunker lifecycle through the API', () => {
     return { status: response.status, body: await response.json() };
   }
 
+  let controllerConfig: ReturnType<typeof loadConfig>;
+
   beforeAll(async () => {
     database = await createTestDatabase();
     const dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-e2e-'));
-    server = await startServer({ ...loadConfig({ SCAIBUNKER_DATA_DIR: dataDir, SCAIBUNKER_LISTEN: '127.0.0.1:0', SCAIBUNKER_LOG_LEVEL: 'silent' }), database: database.config });
+    // A fixed port, so a restarted controller is where the worker redials.
+    const port = await freePort();
+    controllerConfig = { ...loadConfig({ SCAIBUNKER_DATA_DIR: dataDir, SCAIBUNKER_LISTEN: `127.0.0.1:${port}`, SCAIBUNKER_LOG_LEVEL: 'silent' }), database: database.config };
+    server = await startServer(controllerConfig);
     adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
     workerDataDir = join(dataDir, 'worker');
     const runtime = await VmRuntime.open({ dataDir: workerDataDir, cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL });
@@ -273,6 +289,27 @@ describe('bunker lifecycle through the API', () => {
     expect((await call('GET', `/bunkers/${bunker.id}`)).body.data.status).toBe('running');
     const after = await call('POST', `/bunkers/${bunker.id}/exec`, { command: 'cat /tmp/state' });
     expect(after.body.data.stdout).toBe('before\n');
+    await call('DELETE', `/bunkers/${bunker.id}`);
+  }, 120_000);
+
+  it('keeps a bunker running through a controller restart: the worker redials and re-attaches it', async () => {
+    const bunker = (await call('POST', '/bunkers', { image: 'minimal', memory_mb: 128 })).body.data;
+    await call('POST', `/bunkers/${bunker.id}/exec`, { command: 'echo kept > /tmp/state' });
+    const pid = daemon.bunkers.locate(bunker.id).pid;
+    await server.close();
+    const restartedAt = new Date().toISOString();
+    server = await startServer(controllerConfig);
+    // The worker notices the dropped link, redials with backoff and says hello again.
+    let worker = (await call('GET', `/workers/${bunker.worker_id}`)).body.data;
+    for (let i = 0; i < 150 && !(worker.status === 'online' && worker.connected_at > restartedAt); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      worker = (await call('GET', `/workers/${bunker.worker_id}`)).body.data;
+    }
+    expect(worker).toMatchObject({ status: 'online' });
+    expect((await call('GET', `/bunkers/${bunker.id}`)).body.data.status).toBe('running');
+    expect(daemon.bunkers.locate(bunker.id).pid).toBe(pid); // the same VM, never restarted
+    const after = await call('POST', `/bunkers/${bunker.id}/exec`, { command: 'cat /tmp/state' });
+    expect(after.body.data.stdout).toBe('kept\n');
     await call('DELETE', `/bunkers/${bunker.id}`);
   }, 120_000);
 
