@@ -99,12 +99,18 @@ describe('bunker lifecycle through the API', () => {
     const timedOut = await call('POST', `/bunkers/${bunker.id}/exec`, { command: 'sleep 30', timeout_s: 1 });
     expect(timedOut.body.data).toMatchObject({ timed_out: true });
 
+    await call('POST', `/bunkers/${bunker.id}/exec`, { command: 'echo kept > /home/user/before-pause' });
+    const ticker = (await call('POST', `/bunkers/${bunker.id}/exec`, { command: 'while true; do echo tick; sleep 1; done', background: true })).body.data.pid;
     expect((await call('POST', `/bunkers/${bunker.id}/pause`)).body.data.status).toBe('paused');
     const whilePaused = await call('POST', `/bunkers/${bunker.id}/exec`, { command: 'true' });
     expect(whilePaused.status).toBe(409);
     expect(whilePaused.body.error.code).toBe('BUNKER_NOT_RUNNING');
     expect((await call('POST', `/bunkers/${bunker.id}/resume`)).body.data.status).toBe('running');
     expect((await call('POST', `/bunkers/${bunker.id}/exec`, { command: 'echo back' })).body.data.stdout).toBe('back\n');
+    // What was there before the pause still is: the file, and the background process.
+    expect((await call('POST', `/bunkers/${bunker.id}/exec`, { command: 'cat /home/user/before-pause' })).body.data.stdout).toBe('kept\n');
+    const processes = (await call('GET', `/bunkers/${bunker.id}/processes`)).body.data as { pid: number; exit: unknown }[];
+    expect(processes.find((p) => p.pid === ticker)).toMatchObject({ exit: null });
 
     const worker = (await call('GET', `/workers/${bunker.worker_id}`)).body.data;
     expect(worker.usage).toMatchObject({ bunkers: 1, memory_mb: 128 });
