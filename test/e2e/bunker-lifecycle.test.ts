@@ -319,6 +319,23 @@ describe('bunker lifecycle through the API', () => {
     await call('DELETE', `/bunkers/${bunker.id}`);
   }, 120_000);
 
+  it('reaps an idle bunker after idle_timeout_s, and spares one kept busy', async () => {
+    const idle = (await call('POST', '/bunkers', { image: 'minimal', memory_mb: 128, idle_timeout_s: 10 })).body.data;
+    const busy = (await call('POST', '/bunkers', { image: 'minimal', memory_mb: 128, idle_timeout_s: 10 })).body.data;
+    const started = Date.now();
+    let idleNow = idle;
+    while (idleNow.status === 'running' && Date.now() - started < 40_000) {
+      await new Promise((r) => setTimeout(r, 2000));
+      await call('POST', `/bunkers/${busy.id}/exec`, { command: 'true' }); // activity
+      idleNow = (await call('GET', `/bunkers/${idle.id}`)).body.data;
+    }
+    expect(idleNow.status).toBe('terminated');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(9000);
+    expect((await call('GET', `/bunkers/${busy.id}`)).body.data.status).toBe('running');
+    expect(daemon.bunkers.ids()).not.toContain(idle.id);
+    await call('DELETE', `/bunkers/${busy.id}`);
+  }, 60_000);
+
   it('fails a bunker whose VM dies, with the reason, and frees its worker', async () => {
     const bunker = (await call('POST', '/bunkers', { image: 'minimal', memory_mb: 128 })).body.data;
     process.kill(daemon.bunkers.locate(bunker.id).pid, 'SIGKILL');
