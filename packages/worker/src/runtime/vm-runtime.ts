@@ -241,6 +241,11 @@ export class VmRuntime {
         const running = await this.launcher.boot(vm.spec, vm.freshDisk);
         try {
           if (diskMb > image.sizeMib) await running.agent.growRootFs();
+          // The shell's pages come in with the template's memory, not from disk at first use.
+          const warmUp = running.agent.exec({ argv: ['/bin/sh', '-c', 'echo'] });
+          warmUp.stdout.resume();
+          warmUp.stderr.resume();
+          await warmUp.result;
           // Frozen, the disk overlay is consistent with the saved memory: nothing dirty in flight.
           // Saved while running (QEMU stops it at the end), so a restore runs by itself once
           // loaded, with no monitor round trip before the agent can answer.
