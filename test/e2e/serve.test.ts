@@ -1,45 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testDatabaseKind } from '@scaibunker/db/testing';
-import { CLI, runCli as cli } from './cli-process.js';
+import { runCli as cli } from './cli-process.js';
+import { endLeftoverVms, startServer as serve, stopServer as stop } from './server-process.js';
 
-
-interface Served {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-/** Starts `scaibunker serve` as a real process and waits until it listens. */
-function serve(env: NodeJS.ProcessEnv): Promise<Served> {
-  const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolvePromise({ child, url: match[1]!, output: () => output });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}:\n${output}`)); });
-  });
-}
-
-function stop(served: Served): Promise<number | null> {
-  return new Promise((resolvePromise) => {
-    served.child.removeAllListeners('exit');
-    served.child.on('exit', (code) => resolvePromise(code));
-    served.child.kill('SIGTERM');
-  });
-}
 
 describe('scaibunker serve, as a new user runs it', () => {
   let dataDir: string;
@@ -56,8 +22,7 @@ describe('scaibunker serve, as a new user runs it', () => {
   });
   afterAll(async () => {
     await database?.close();
-    // Bunker VMs outlive `serve` by design (the next start adopts them): end any a test left.
-    spawnSync('pkill', ['-KILL', '-f', `${dataDir}/vms/`]);
+    endLeftoverVms(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -109,12 +109,8 @@ export class WarmPool {
             await vm.stop();
             break;
           }
-          // A first command in a fresh VM costs ~80 ms under TCG (the shell read from disk,
-          // its code translated for the first time in this QEMU): paid here, not by the claim.
-          const warmUp = vm.agent.exec({ argv: ['/bin/sh', '-c', 'echo'] });
-          warmUp.stdout.resume();
-          warmUp.stderr.resume();
-          await warmUp.result;
+          // A fresh VM's first command is slow under TCG: paid here, not by the claim.
+          await this.runtime.warmUp(vm);
           pool.push(vm);
         } catch (error) {
           // A pool that cannot fill (a missing image, say) must not spin: try again on the next claim.
