@@ -90,8 +90,13 @@ describe('bunker lifecycle through the API', () => {
     expect(exec.status).toBe(200);
     expect(exec.body.data).toMatchObject({ exit_code: 3, signal: null, stdout: 'hi\n1000\n', stderr: 'bonjour\n', timed_out: false, truncated: false });
 
-    const asRoot = await call('POST', `/bunkers/${bunker.id}/exec`, { command: ['id', '-u'], user: 'root' });
-    expect(asRoot.body.data).toMatchObject({ exit_code: 0, stdout: '0\n' });
+    const asRoot = await call('POST', `/bunkers/${bunker.id}/exec`, { command: 'id -u; echo "$HOME"; pwd', user: 'root' });
+    expect(asRoot.body.data).toMatchObject({ exit_code: 0, stdout: '0\n/root\n/root\n' });
+    const asUser = await call('POST', `/bunkers/${bunker.id}/exec`, { command: 'echo "$HOME"; pwd' });
+    expect(asUser.body.data.stdout).toBe('/home/user\n/home/user\n');
+    const unknownUser = await call('POST', `/bunkers/${bunker.id}/exec`, { command: ['true'], user: 'ghost' });
+    expect(unknownUser.status).toBe(422);
+    expect(unknownUser.body.error).toMatchObject({ code: 'VALIDATION_ERROR', details: [{ field: 'user' }] });
 
     const withStdin = await call('POST', `/bunkers/${bunker.id}/exec`, { command: 'tr a-z A-Z', stdin: 'shout\n' });
     expect(withStdin.body.data.stdout).toBe('SHOUT\n');

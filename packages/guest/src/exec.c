@@ -9,12 +9,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +23,7 @@
 #include "exec.h"
 #include "link.h"
 #include "pty.h"
+#include "user.h"
 #include "util.h"
 
 extern char **environ;
@@ -423,12 +424,19 @@ void op_exec(struct stream *s, const struct request *r)
 	snprintf(x->what, sizeof x->what, "%s", r->argv[0]);
 	s->kind = &exec_kind; /* from here on, release() closes what the parent holds */
 
-	uid_t uid = HAS(r, K_UID) ? (uid_t)r->uid : getuid();
-	struct passwd *pw = uid ? getpwuid(uid) : NULL;
-	sp.drop = HAS(r, K_UID) || HAS(r, K_GID);
-	sp.uid = uid;
-	sp.gid = HAS(r, K_GID) ? (gid_t)r->gid : pw ? pw->pw_gid : (gid_t)uid;
-	sp.env = child_env(r, uid == 0 ? "/root" : pw ? pw->pw_dir : "/");
+	struct user_ids who;
+	const char *unknown = user_resolve(r, &who);
+	if (unknown) {
+		stream_fail(s, E_NO_SUCH_USER, unknown, 0);
+		return;
+	}
+	sp.drop = who.given;
+	sp.uid = who.uid;
+	sp.gid = who.gid;
+	/* A named account starts in its home, when that exists. */
+	struct stat home;
+	if (!sp.cwd && HAS(r, K_USER) && stat(who.home, &home) == 0 && S_ISDIR(home.st_mode)) sp.cwd = who.home;
+	sp.env = child_env(r, who.home);
 	if (!sp.env) {
 		stream_fail(s, E_BAD_REQUEST, "request too large", 0);
 		return;

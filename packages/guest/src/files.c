@@ -11,6 +11,7 @@
 
 #include "effects.h"
 #include "link.h"
+#include "user.h"
 
 enum { T_FILE = 1 };
 #define REMOVE_DEPTH_MAX 256 /* one open directory per level */
@@ -173,10 +174,14 @@ void op_write(struct stream *s, const struct request *r)
 		stream_fail_errno(s, err, "write %s", r->path);
 		return;
 	}
-	uid_t uid = HAS(r, K_UID) ? (uid_t)r->uid : (uid_t)-1;
-	gid_t gid = HAS(r, K_GID) ? (gid_t)r->gid : (gid_t)-1;
+	struct user_ids owner;
+	const char *unknown = user_resolve(r, &owner);
+	if (unknown) {
+		stream_fail(s, E_NO_SUCH_USER, unknown, 0);
+		return;
+	}
 	if (fchmod(f->fd, HAS(r, K_MODE) ? (mode_t)r->mode : 0644) < 0 ||
-	    ((HAS(r, K_UID) || HAS(r, K_GID)) && fchown(f->fd, uid, gid) < 0))
+	    (owner.given && fchown(f->fd, owner.uid, owner.gid) < 0))
 		stream_fail_errno(s, errno, "write %s", r->path);
 }
 

@@ -68,7 +68,8 @@ enum key {
 	K_TRUNCATED,
 	K_MEM_TOTAL_KIB,
 	K_MEM_AVAILABLE_KIB,
-	K_LAST = K_MEM_AVAILABLE_KIB
+	K_USER,
+	K_LAST = K_USER
 };
 
 #define E_BAD_FRAME "BAD_FRAME"
@@ -78,5 +79,6 @@ enum key {
 #define E_BUSY "BUSY"
 #define E_SPAWN_FAILED "SPAWN_FAILED"
 #define E_IO "IO"
+#define E_NO_SUCH_USER "NO_SUCH_USER"
 
 #endif

@@ -68,6 +68,7 @@ static const char **string_slot(struct request *r, uint16_t key)
 	switch (key) {
 	case K_OP: return &r->op;
 	case K_CWD: return &r->cwd;
+	case K_USER: return &r->user;
 	case K_PATH: return &r->path;
 	case K_PATH2: return &r->path2;
 	case K_HOSTNAME: return &r->hostname;

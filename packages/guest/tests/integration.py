@@ -25,7 +25,7 @@ K = dict(OP=1, ARGV=2, ENV=3, CWD=4, UID=5, GID=6, TIMEOUT_MS=7, COLS=8, ROWS=9,
          TIMED_OUT=18, SIZE=19, TYPE=20, MTIME_MS=21, ENTRY=22, NAME=23, ERR_CODE=24,
          ERR_MESSAGE=25, ERRNO=26, PROTO_VERSION=27, AGENT_VERSION=28, HOSTNAME=29,
          MACHINE_ID=30, ENTROPY=31, TIME_MS=32, UPTIME_MS=33, CANCEL=34, TRUNCATED=35,
-         MEM_TOTAL_KIB=36, MEM_AVAILABLE_KIB=37)
+         MEM_TOTAL_KIB=36, MEM_AVAILABLE_KIB=37, USER=38)
 HDR = struct.Struct('<HBBIIBBH')
 WINDOW = 256 * 1024
 DATA_MAX = 64 * 1024
@@ -315,6 +315,23 @@ class Suite:
             expect(bytes(r['out'][1]).split() == [b'65534'] * 3 + [b'/nonexistent'], repr(r['out']))
         else:  # an unprivileged agent cannot drop to another user: setgroups() fails
             expect(error(r, 'SPAWN_FAILED').u64('ERRNO') == 1, 'EPERM expected')
+
+    def test_user(self):
+        me = int(bytes(self.exec(['id', '-u'])['out'][1]))
+        error(self.exec(['true'], ('USER', 'no-such-account')), 'NO_SUCH_USER')
+        if me != 0:
+            return  # dropping to another account needs root
+        script = ['sh', '-c', 'id -u; id -g; echo $HOME; pwd']
+        root = bytes(self.exec(script, ('USER', 'root'))['out'][1]).split()
+        expect(root == [b'0', b'0', b'/root', b'/root'], repr(root))
+        # nobody's home does not exist: the command starts in /
+        for name in ('nobody', '65534'):
+            nobody = bytes(self.exec(script, ('USER', name))['out'][1]).split()
+            expect(nobody == [b'65534', b'65534', b'/nonexistent', b'/'], repr(nobody))
+        stand_in = bytes(self.exec(script, ('USER', 'no-such-account'), ('UID', 4242), ('GID', 4243))['out'][1]).split()
+        expect(stand_in == [b'4242', b'4243', b'/', b'/'], repr(stand_in))
+        cwd = bytes(self.exec(['pwd'], ('USER', 'root'), ('CWD', '/tmp'))['out'][1])
+        expect(cwd == b'/tmp\n', repr(cwd))
 
     def test_stdin_cat(self):
         data = random.randbytes(3 * 1024 * 1024 + 17)

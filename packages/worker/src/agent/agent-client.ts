@@ -18,6 +18,12 @@ export interface ExecRequest {
   argv: readonly string[];
   env?: Readonly<Record<string, string>>;
   cwd?: string;
+  /**
+   * An account of the image (name or number), resolved by the agent from its /etc/passwd:
+   * uid, gid, HOME, and the working directory when `cwd` is not given. When it names no
+   * account, `uid`/`gid` stand in; without them the exec fails with VALIDATION_ERROR.
+   */
+  user?: string;
   uid?: number;
   gid?: number;
   timeoutMs?: number;
@@ -147,6 +153,7 @@ export class AgentClient {
       [Key.ARGV, [...request.argv]],
       [Key.ENV, request.env ? Object.entries(request.env).map(([k, v]) => `${k}=${v}`) : undefined],
       [Key.CWD, request.cwd],
+      [Key.USER, request.user],
       [Key.UID, request.uid],
       [Key.GID, request.gid],
       [Key.TIMEOUT_MS, request.timeoutMs],
@@ -185,9 +192,9 @@ export class AgentClient {
     return { size: reply.number(Key.SIZE) ?? 0, mode: reply.number(Key.MODE) ?? 0, content, done };
   }
 
-  /** Streams content into a guest file (atomically replaced on success). */
-  async writeFile(path: string, content: Readable | Buffer, options: { mode?: number; uid?: number; gid?: number } = {}): Promise<{ size: number }> {
-    const stream = this.open([[Key.OP, 'write'], [Key.PATH, path], [Key.MODE, options.mode], [Key.UID, options.uid], [Key.GID, options.gid]]);
+  /** Streams content into a guest file, atomically replaced on success; its owner is `user` as exec resolves it, or `uid`/`gid`. */
+  async writeFile(path: string, content: Readable | Buffer, options: { mode?: number; user?: string; uid?: number; gid?: number } = {}): Promise<{ size: number }> {
+    const stream = this.open([[Key.OP, 'write'], [Key.PATH, path], [Key.MODE, options.mode], [Key.USER, options.user], [Key.UID, options.uid], [Key.GID, options.gid]]);
     const upload = (async () => {
       if (Buffer.isBuffer(content)) await stream.write(content);
       else for await (const chunk of content) await stream.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));

@@ -10,6 +10,7 @@ const CODE_BY_AGENT_CODE: Record<string, ErrorCode> = {
   NOT_EMPTY: 'GUEST_CONFLICT',
   NO_SPACE: 'GUEST_DISK_FULL',
   SPAWN_FAILED: 'COMMAND_NOT_FOUND',
+  NO_SUCH_USER: 'VALIDATION_ERROR',
 };
 
 /** An ERROR frame from the agent, translated where it enters into the platform's codes. */
@@ -19,7 +20,8 @@ export class AgentError extends ScaiError {
     message: string,
     readonly errno: number | undefined,
   ) {
-    super(CODE_BY_AGENT_CODE[agentCode] ?? 'GUEST_ERROR', `${message} (${agentCode}${errno ? `, errno ${errno}` : ''})`);
+    super(CODE_BY_AGENT_CODE[agentCode] ?? 'GUEST_ERROR', `${message} (${agentCode}${errno ? `, errno ${errno}` : ''})`,
+      agentCode === 'NO_SUCH_USER' ? { details: [{ field: 'user', message: 'no such account in the image' }] } : {});
   }
 
   static fromFields(fields: TlvFields): AgentError {

@@ -39,7 +39,7 @@ export interface HostExecResult {
 
 /** Commands run as this account unless the caller asks (and may ask) for another. */
 const DEFAULT_USER = 'user';
-const FALLBACK_IDS = { uid: 1000, gid: 1000, home: '/' };
+const FALLBACK_IDS = { uid: 1000, gid: 1000 };
 
 /** Finished processes a bunker remembers (for their output and exit) before forgetting the oldest. */
 const FINISHED_KEPT = 64;
@@ -154,10 +154,9 @@ export class BunkerHost {
   /** Starts a guest process as the request's user, with its environment, cwd and timeout. */
   private async spawn(bunkerId: string, request: HostExecRequest, keepStdinOpen: boolean): Promise<{ proc: ExecProcess; pid: number }> {
     const { agent } = this.vm(bunkerId);
-    const ids = await resolveUser(agent, request.user ?? DEFAULT_USER, request.user !== undefined);
     const proc = agent.exec({
-      argv: request.argv, env: { HOME: ids.home, ...request.env }, cwd: request.cwd ?? ids.home,
-      uid: ids.uid, gid: ids.gid, timeoutMs: request.timeoutS * 1000, stdin: request.stdin !== undefined || keepStdinOpen,
+      argv: request.argv, env: request.env, ...(request.cwd === undefined ? {} : { cwd: request.cwd }), ...runAs(request.user),
+      timeoutMs: request.timeoutS * 1000, stdin: request.stdin !== undefined || keepStdinOpen,
     });
     const pid = await proc.pid;
     if (request.stdin !== undefined) {
@@ -219,11 +218,9 @@ export class BunkerHost {
    */
   async openShell(bunkerId: string, options: { cols: number; rows: number; user?: string | undefined; env: Record<string, string> }): Promise<ShellSession> {
     const { agent } = this.vm(bunkerId);
-    const ids = await resolveUser(agent, options.user ?? DEFAULT_USER, options.user !== undefined);
     const proc = agent.exec({
       argv: ['/bin/sh', '-c', 'exec "$(command -v bash || echo /bin/sh)" -l'],
-      env: { HOME: ids.home, ...options.env }, cwd: ids.home, uid: ids.uid, gid: ids.gid, stdin: true,
-      pty: { cols: options.cols, rows: options.rows },
+      env: options.env, ...runAs(options.user), stdin: true, pty: { cols: options.cols, rows: options.rows },
     });
     await proc.pid;
     const table = this.shells.get(bunkerId) ?? new Map<string, ShellSession>();
@@ -265,9 +262,8 @@ export class BunkerHost {
    * API uploads, the user's commands can change), unless `asRoot`.
    */
   async writeFile(bunkerId: string, path: string, content: Readable, options: { mode?: number | undefined; asRoot?: boolean }): Promise<{ size: number }> {
-    const { agent } = this.vm(bunkerId);
-    const owner = options.asRoot ? { uid: 0, gid: 0 } : await resolveUser(agent, DEFAULT_USER, false);
-    return agent.writeFile(path, content, { ...(options.mode === undefined ? {} : { mode: options.mode }), uid: owner.uid, gid: owner.gid });
+    const owner = options.asRoot ? { uid: 0, gid: 0 } : runAs(undefined);
+    return this.vm(bunkerId).agent.writeFile(path, content, { ...(options.mode === undefined ? {} : { mode: options.mode }), ...owner });
   }
 
   stat(bunkerId: string, path: string): Promise<GuestStat> {
@@ -306,26 +302,11 @@ export class BunkerHost {
 }
 
 /** Resolves a user name or numeric id against the guest's /etc/passwd. */
-async function resolveUser(agent: AgentClient, user: string, asked: boolean): Promise<{ uid: number; gid: number; home: string }> {
-  const passwd = await readSmallFile(agent, '/etc/passwd', 1 << 20).catch(() => '');
-  for (const line of passwd.split('\n')) {
-    const [name, , uid, gid, , home] = line.split(':');
-    if (name === user || uid === user) return { uid: Number(uid), gid: Number(gid), home: home || '/' };
-  }
-  if (/^\d+$/.test(user)) return { uid: Number(user), gid: Number(user), home: '/' };
-  if (!asked) return FALLBACK_IDS;
-  throw new ScaiError('VALIDATION_ERROR', `No user "${user}" in the bunker's image.`, { details: [{ field: 'user', message: 'unknown in the image' }] });
-}
-
-/** Reads a small guest file whole, refusing one beyond `maxBytes`. */
-async function readSmallFile(agent: AgentClient, path: string, maxBytes: number): Promise<string> {
-  const file = await agent.readFile(path);
-  if (file.size > maxBytes) {
-    file.content.destroy();
-    throw new Error(`${path} is larger than ${maxBytes} bytes`);
-  }
-  const chunks: Buffer[] = [];
-  for await (const chunk of file.content) chunks.push(chunk as Buffer);
-  await file.done;
-  return Buffer.concat(chunks).toString('utf8');
+/**
+ * Whom a guest command runs as: the account asked for, resolved by the agent from the image's
+ * own /etc/passwd (an unknown one is a VALIDATION_ERROR); unasked, the image's `user`, or
+ * uid/gid 1000 in an image without one.
+ */
+function runAs(user: string | undefined): { user: string; uid?: number; gid?: number } {
+  return user === undefined ? { user: DEFAULT_USER, uid: FALLBACK_IDS.uid, gid: FALLBACK_IDS.gid } : { user };
 }
