@@ -5,7 +5,8 @@
  * pool; beside peers measured in the same run: gVisor (`runsc do echo`) and the M2 floor (the
  * runtime's own restore + exec, no API). Plus the exec round trip through the API.
  *
- *   npm run bench:tti            (BENCH_RUNS=100 by default)
+ *   npm run bench:tti            (BENCH_RUNS=100 by default; BENCH_MODES=seq runs only the
+ *                                 modes whose names start so)
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
       ...(pooled ? { warmPool: [{ image: SHAPE.image, size: POOL_SIZE, memoryMb: SHAPE.memory_mb, cpuMillicores: SHAPE.cpu_millicores, diskMb: SHAPE.disk_mb }] } : {}),
     });
     await daemon.start();
-    for (const [mode, measure] of Object.entries(modes)) {
+    for (const [mode, measure] of Object.entries(modes).filter(([m]) => !process.env.BENCH_MODES || m.startsWith(process.env.BENCH_MODES))) {
       if (daemon.pool) {
         await daemon.pool.fill();
         await waitFor(() => Object.values(daemon.pool!.sizes()).every((n) => n >= POOL_SIZE));

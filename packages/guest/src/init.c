@@ -1,4 +1,5 @@
 #include "init.h"
+#include "system.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -58,7 +59,8 @@ static void hostname_from_cmdline(void)
 
 void init_system(void)
 {
-	if (mount(NULL, "/", NULL, MS_REMOUNT, NULL) < 0) agent_log("remount / rw: %s", strerror(errno));
+	/* noatime: reading a file must not become a journal write (a restored clone's first commands would pay it). */
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_NOATIME, NULL) < 0) agent_log("remount / rw: %s", strerror(errno));
 	mount_fs("proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	mount_fs("sysfs", "/sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	mount_fs("devtmpfs", "/dev", MS_NOSUID, "mode=0755");
@@ -73,4 +75,5 @@ void init_system(void)
 	symlink("/proc/self/fd/2", "/dev/stderr");
 	loopback_up();
 	hostname_from_cmdline();
+	machine_id_map_init();
 }

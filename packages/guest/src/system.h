@@ -13,4 +13,7 @@ extern bool agent_shutdown_requested; /* the DONE is queued; run system_shutdown
 
 void system_shutdown(void); /* returns only if reboot() failed */
 
+/* Maps /run/machine-id (run as PID 1, after /run is mounted), where identity writes the id. */
+void machine_id_map_init(void);
+
 #endif

@@ -16,7 +16,7 @@ describe('cgroup limits', () => {
   it('confines a real process with the host’s own hierarchy and cleans up', async () => {
     const manager = await detectCgroupManager();
     const name = `test-${process.pid}-${Date.now()}`;
-    const group = await manager.create(name, { cpuMillicores: 500, memoryBytes: 64 * 1024 * 1024, pids: 32 });
+    const group = await manager.create(name, { cpuMillicores: 500, memoryBytes: 64 * 1024 * 1024, pids: 32, background: true });
     const child = spawn('sleep', ['30']);
     try {
       await group.addProcess(child.pid!);
@@ -25,6 +25,9 @@ describe('cgroup limits', () => {
       if (manager.version === 1) {
         expect(readFileSync(`/sys/fs/cgroup/cpu/scaibunker/${name}/cpu.cfs_quota_us`, 'utf8').trim()).toBe('50000');
         expect(readFileSync(`/sys/fs/cgroup/memory/scaibunker/${name}/memory.limit_in_bytes`, 'utf8').trim()).toBe(String(64 * 1024 * 1024));
+        expect(readFileSync(`/sys/fs/cgroup/cpu/scaibunker/${name}/cpu.shares`, 'utf8').trim()).toBe('2');
+        await manager.setBackground(name, false);
+        expect(readFileSync(`/sys/fs/cgroup/cpu/scaibunker/${name}/cpu.shares`, 'utf8').trim()).toBe('1024');
       }
     } finally {
       child.kill('SIGKILL');
@@ -45,6 +48,9 @@ describe('cgroup limits', () => {
     expect(readFileSync(join(root, 'scaibunker/vm1/cpu.max'), 'utf8')).toBe('150000 100000');
     expect(readFileSync(join(root, 'scaibunker/vm1/memory.max'), 'utf8')).toBe(String(1 << 28));
     expect(readFileSync(join(root, 'scaibunker/vm1/pids.max'), 'utf8')).toBe('64');
+    expect(readFileSync(join(root, 'scaibunker/vm1/cpu.weight'), 'utf8')).toBe('100');
+    await manager.setBackground('vm1', true);
+    expect(readFileSync(join(root, 'scaibunker/vm1/cpu.weight'), 'utf8')).toBe('1');
     await group.addProcess(4242);
     expect(readFileSync(join(root, 'scaibunker/vm1/cgroup.procs'), 'utf8')).toBe('4242');
     expect(existsSync(join(root, 'scaibunker/vm1'))).toBe(true);

@@ -6,7 +6,12 @@ export interface ProcessLimits {
   cpuMillicores: number;
   memoryBytes: number;
   pids: number;
+  /** Idle CPU priority: the VM gets CPU only when others leave it (a warm-pool VM until claimed). */
+  background?: boolean | undefined;
 }
+
+/** CPU weights (v2 `cpu.weight`, v1 `cpu.shares`): the kernel's minimum for background, its default otherwise. */
+const CPU_WEIGHT = { 2: { background: 1, normal: 100 }, 1: { background: 2, normal: 1024 } } as const;
 
 /** One VM's cgroup, on whichever hierarchy the host mounts. */
 export interface VmCgroup {
@@ -22,6 +27,8 @@ export interface VmCgroup {
 export interface CgroupManager {
   readonly version: 1 | 2;
   create(name: string, limits: ProcessLimits): Promise<VmCgroup>;
+  /** Moves a VM's cgroup between idle and normal CPU priority (see ProcessLimits.background). */
+  setBackground(name: string, background: boolean): Promise<void>;
 }
 
 const CFS_PERIOD_US = 100_000;
@@ -54,12 +61,17 @@ class CgroupV2 implements CgroupManager {
     await writeFile(join(dir, 'memory.max'), String(limits.memoryBytes));
     await writeFile(join(dir, 'memory.swap.max'), '0').catch(() => undefined);
     await writeFile(join(dir, 'pids.max'), String(limits.pids));
+    await this.setBackground(name, limits.background ?? false);
     return {
       procsFiles: [join(dir, 'cgroup.procs')],
       addProcess: (pid) => writeFile(join(dir, 'cgroup.procs'), String(pid)),
       memoryPeakBytes: async () => numberIn(join(dir, 'memory.peak')),
       remove: () => rmdir(dir).catch(ignoreMissing),
     };
+  }
+
+  async setBackground(name: string, background: boolean): Promise<void> {
+    await writeFile(join(this.root, this.parent, name, 'cpu.weight'), String(CPU_WEIGHT[2][background ? 'background' : 'normal']));
   }
 }
 
@@ -76,12 +88,17 @@ class CgroupV1 implements CgroupManager {
     await writeFile(join(dirs.memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
     await writeFile(join(dirs.memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes)).catch(() => undefined);
     await writeFile(join(dirs.pids, 'pids.max'), String(limits.pids));
+    await this.setBackground(name, limits.background ?? false);
     return {
       procsFiles: Object.values(dirs).map((dir) => join(dir, 'cgroup.procs')),
       addProcess: async (pid) => { for (const dir of Object.values(dirs)) await writeFile(join(dir, 'cgroup.procs'), String(pid)); },
       memoryPeakBytes: async () => numberIn(join(dirs.memory, 'memory.max_usage_in_bytes')),
       remove: async () => { for (const dir of Object.values(dirs)) await rmdir(dir).catch(ignoreMissing); },
     };
+  }
+
+  async setBackground(name: string, background: boolean): Promise<void> {
+    await writeFile(join(this.root, 'cpu', this.parent, name, 'cpu.shares'), String(CPU_WEIGHT[1][background ? 'background' : 'normal']));
   }
 }
 

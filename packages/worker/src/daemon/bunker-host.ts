@@ -1,6 +1,7 @@
 import { ScaiError } from '@scaibunker/contracts';
 import type { Readable, Writable } from 'node:stream';
 import type { AgentClient, ExecProcess, GuestDirEntry, GuestStat } from '../agent/agent-client.js';
+import { runAs } from '../runtime/guest-account.js';
 import { GuestProcess, signalName, type ProcessInfo } from './guest-process.js';
 import { ShellSession } from './shell-session.js';
 import type { WarmPool } from './warm-pool.js';
@@ -37,9 +38,6 @@ export interface HostExecResult {
   truncated: boolean;
 }
 
-/** Commands run as this account unless the caller asks (and may ask) for another. */
-const DEFAULT_USER = 'user';
-const FALLBACK_IDS = { uid: 1000, gid: 1000 };
 
 /** Finished processes a bunker remembers (for their output and exit) before forgetting the oldest. */
 const FINISHED_KEPT = 64;
@@ -77,6 +75,7 @@ export class BunkerHost {
   /** Makes a claimed warm VM the bunker's: its identity, and its disk grown to the asked size. */
   private async adopt(vm: RuntimeVm, currentDiskMb: number, hostname: string, launch: BunkerLaunch): Promise<RuntimeVm> {
     try {
+      await this.runtime.foreground(vm);
       const grow = launch.diskMb > currentDiskMb;
       await this.runtime.personalise(vm, hostname, { diskMb: grow ? launch.diskMb : undefined, growFs: grow });
       await this.runtime.relabel(vm, launch.bunkerId);
@@ -302,11 +301,3 @@ export class BunkerHost {
 }
 
 /** Resolves a user name or numeric id against the guest's /etc/passwd. */
-/**
- * Whom a guest command runs as: the account asked for, resolved by the agent from the image's
- * own /etc/passwd (an unknown one is a VALIDATION_ERROR); unasked, the image's `user`, or
- * uid/gid 1000 in an image without one.
- */
-function runAs(user: string | undefined): { user: string; uid?: number; gid?: number } {
-  return user === undefined ? { user: DEFAULT_USER, uid: FALLBACK_IDS.uid, gid: FALLBACK_IDS.gid } : { user };
-}

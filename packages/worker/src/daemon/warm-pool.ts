@@ -102,8 +102,10 @@ export class WarmPool {
       this.idle.set(key, pool);
       while (!this.stopped && pool.length < spec.size) {
         try {
+          // At idle CPU priority until claimed: refilling behind a claim must not slow the bunker
+          // that just took a VM (on 2 cores under TCG it doubled the claim's first exec).
           const vm = await this.runtime.start({
-            image: spec.image, memoryMb: spec.memoryMb, cpuMillicores: spec.cpuMillicores, diskMb: spec.diskMb, vcpus: Math.max(1, Math.ceil(spec.cpuMillicores / 1000)),
+            image: spec.image, memoryMb: spec.memoryMb, cpuMillicores: spec.cpuMillicores, diskMb: spec.diskMb, vcpus: Math.max(1, Math.ceil(spec.cpuMillicores / 1000)), background: true,
           });
           if (this.stopped) {
             await vm.stop();

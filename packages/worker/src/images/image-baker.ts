@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ScaiError } from '@scaibunker/contracts';
 import { CommandError, runCommand } from '../host/run-command.js';
@@ -90,5 +90,8 @@ async function injectAgent(root: string, agentBinary: string): Promise<void> {
   // Mount points the agent expects when it runs as PID 1.
   for (const dir of ['proc', 'sys', 'dev', 'run', 'tmp', 'etc', 'root']) await mkdir(join(root, dir), { recursive: true });
   await chmod(join(root, 'tmp'), 0o1777);
-  if (!(await stat(join(root, 'etc/machine-id')).catch(() => undefined))) await writeFile(join(root, 'etc/machine-id'), '');
+  // Each bunker gets its own machine id at start (see the agent's identity op), written to
+  // tmpfs: the ext4 write path is ~27 ms of a TCG restore's first work, and an id is per boot.
+  await rm(join(root, 'etc/machine-id'), { force: true });
+  await symlink('../run/machine-id', join(root, 'etc/machine-id'));
 }

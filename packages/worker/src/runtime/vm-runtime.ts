@@ -6,7 +6,7 @@ import { detectCgroupManager, type CgroupManager } from '../cgroup/cgroup-limits
 import { copyDisk, OverlayDisks } from '../disks/overlay-disk.js';
 import { runCommand } from '../host/run-command.js';
 import { ImageStore, type StoredImage } from '../images/image-store.js';
-import { TemplateStore, type Template } from '../templates/template-store.js';
+import { TEMPLATE_LAYOUT, TemplateStore, type Template } from '../templates/template-store.js';
 import { chooseAccelerator, type AcceleratorChoice } from '../vmm/accelerator-probe.js';
 import { hostTscKhz } from '../vmm/host-facts.js';
 import { JailUids } from '../vmm/jail-uids.js';
@@ -15,6 +15,7 @@ import { FirecrackerDriver } from '../vmm/firecracker-driver.js';
 import { findFirecrackerBinary } from '../vmm/firecracker-binary.js';
 import { VmLauncher, type RunningVm } from '../vmm/vm-launcher.js';
 import type { VmmDriver, VmSpec } from '../vmm/vmm-driver.js';
+import { runAs } from './guest-account.js';
 import { resolveGuestAssets, type GuestAssets, type KernelFlavour } from './guest-assets.js';
 
 /** The disk size (the API's default `disk_mb`) that gets templates of its own, grown ahead. */
@@ -50,6 +51,8 @@ export interface VmRequest {
   startFrom?: 'template' | 'boot';
   /** Who the VM is for (a bunker id): kept with it, so a restarted worker knows its VMs again. */
   label?: string;
+  /** Idle CPU priority, until `foreground()`: a warm pool's VMs must not slow the bunkers that run. */
+  background?: boolean;
 }
 
 /** A started VM that also cleans its files up when stopped. */
@@ -83,6 +86,7 @@ export class VmRuntime {
     readonly options: VmRuntimeOptions,
     private readonly uids: JailUids,
     private readonly vmmVersion: string,
+    private readonly cgroups: CgroupManager,
   ) {
     this.templates = new TemplateStore(join(options.dataDir, 'templates'));
     this.overlays = new OverlayDisks(join(options.dataDir, 'disk-blanks'));
@@ -111,7 +115,7 @@ export class VmRuntime {
       override: options.acceleratorOverride,
       tryKvmBoot: async () => {
         const probeLauncher = new VmLauncher(new QemuDriver({ ...qemu, accelerator: 'kvm' }), { readyTimeoutMs: 5000, attempts: 1 });
-        const probe = new VmRuntime(assets, images, { accelerator: 'kvm', reason: 'probe' }, probeLauncher, options, uids, vmmVersion);
+        const probe = new VmRuntime(assets, images, { accelerator: 'kvm', reason: 'probe' }, probeLauncher, options, uids, vmmVersion, cgroups);
         const vm = await probe.start({ image: 'minimal', memoryMb: 128, startFrom: 'boot' });
         await vm.stop();
         return true;
@@ -119,7 +123,7 @@ export class VmRuntime {
     });
     const vmm = await chooseVmm(accelerator.accelerator, { jail, tscKhz, cgroups, qemuBinary, qemuVersion: vmmVersion });
     const launcher = new VmLauncher(vmm.driver, launchOptions);
-    const runtime = new VmRuntime(assets, images, accelerator, launcher, { ...options, diskMode: vmm.driver.name === 'firecracker' ? 'copy' : options.diskMode ?? 'overlay' }, uids, vmm.version);
+    const runtime = new VmRuntime(assets, images, accelerator, launcher, { ...options, diskMode: vmm.driver.name === 'firecracker' ? 'copy' : options.diskMode ?? 'overlay' }, uids, vmm.version, cgroups);
     await runtime.pruneTemplates();
     return runtime;
   }
@@ -130,14 +134,25 @@ export class VmRuntime {
   }
 
   /**
-   * Runs the shell once: a VM's first command costs ~80 ms under TCG (the shell read from
-   * disk, its code translated for the first time in that QEMU); after this, ~9 ms.
+   * Runs a VM's first commands ahead of its user, as bunker commands run (the image's account:
+   * its lookup, the privilege drop, a `PATH` search, the shell). Under TCG a QEMU process's
+   * first exec costs ~50 ms, every guest code path it takes translated afresh, the next ~4 ms;
+   * in a template it also leaves the agent's account cache and the shell's pages in memory.
    */
   async warmUp(running: RunningVm): Promise<void> {
-    const first = running.agent.exec({ argv: ['/bin/sh', '-c', 'echo'] });
-    first.stdout.resume();
-    first.stderr.resume();
-    await first.result;
+    for (const argv of [['echo'], ['/bin/sh', '-c', 'echo']]) {
+      const proc = running.agent.exec({ argv, ...runAs(undefined) });
+      proc.stdout.resume();
+      proc.stderr.resume();
+      await proc.result;
+    }
+  }
+
+  /** Gives a background VM (a warm one, claimed) normal CPU priority; its record says so at the next relabel. */
+  async foreground(vm: RuntimeVm): Promise<void> {
+    if (!vm.spec.background) return;
+    await this.cgroups.setBackground(vm.spec.id, false);
+    vm.spec.background = false;
   }
 
   /** Gives a running VM (a warm one, claimed) its label, in memory and in its record. */
@@ -208,14 +223,13 @@ export class VmRuntime {
     // template, already grown, so a bunker of that size (or larger) starts without it.
     const templateDiskMb = diskMb >= GROWN_TEMPLATE_DISK_MB && image.sizeMib < GROWN_TEMPLATE_DISK_MB ? GROWN_TEMPLATE_DISK_MB : image.sizeMib;
     const template = request.startFrom === 'boot' ? undefined : await this.template(image, memoryMb, vcpus, templateDiskMb);
-    const vm = await this.createVm({ memoryMb, vcpus, cpuMillicores: request.cpuMillicores ?? 1000, ...(request.hostname ? { hostname: request.hostname } : {}) },
+    const vm = await this.createVm({ memoryMb, vcpus, cpuMillicores: request.cpuMillicores ?? 1000, background: request.background === true, ...(request.hostname ? { hostname: request.hostname } : {}) },
       template
         ? { backing: template.diskPath, format: this.diskFormat, sizeMb: templateDiskMb, chain: [template.diskPath, image.rootfsPath] }
         : { backing: image.rootfsPath, format: 'raw', sizeMb: diskMb, chain: [image.rootfsPath] });
     try {
       const running = template ? await this.launcher.restore(vm.spec, template.statePath, vm.freshDisk) : await this.launcher.boot(vm.spec, vm.freshDisk);
       try {
-        if (template) await running.agent.thaw();
         // A cold boot's disk is made at its full size; a restored one has its template's.
         const startMb = template ? templateDiskMb : image.sizeMib;
         await this.personalise(running, vm.spec.hostname, { diskMb: template && diskMb > templateDiskMb ? diskMb : undefined, growFs: diskMb > startMb });
@@ -243,9 +257,9 @@ export class VmRuntime {
     if (disk.growFs) await running.agent.growRootFs();
   }
 
-  /** The image's template for this VM shape, built (boot, freeze, pause, save) when missing. */
+  /** The image's template for this VM shape, built (boot, warm up, save) when missing. */
   private template(image: StoredImage, memoryMb: number, vcpus: number, diskMb: number): Promise<Template> {
-    const identity = { image: image.name, imageDigest: image.bakeId, kernelPath: this.assets.kernelPath, vmmVersion: this.vmmVersion, memoryMb, vcpus, diskFormat: this.diskFormat, diskMb };
+    const identity = { layout: TEMPLATE_LAYOUT, image: image.name, imageDigest: image.bakeId, kernelPath: this.assets.kernelPath, vmmVersion: this.vmmVersion, memoryMb, vcpus, diskFormat: this.diskFormat, diskMb };
     return this.templates.get(identity, async (dir) => {
       const vm = await this.createVm({ memoryMb, vcpus, cpuMillicores: 1000 * vcpus, hostname: 'template' }, { backing: image.rootfsPath, format: 'raw', sizeMb: diskMb, chain: [image.rootfsPath] });
       try {
@@ -254,10 +268,11 @@ export class VmRuntime {
           if (diskMb > image.sizeMib) await running.agent.growRootFs();
           // The shell's pages come in with the template's memory, not from disk at first use.
           await this.warmUp(running);
-          // Frozen, the disk overlay is consistent with the saved memory: nothing dirty in flight.
-          // Saved while running (QEMU stops it at the end), so a restore runs by itself once
-          // loaded, with no monitor round trip before the agent can answer.
-          await running.agent.freeze();
+          // No freeze: QEMU stops the VM and drains and flushes its disk before the state is
+          // final, so the overlay holds exactly what the saved memory expects (dirty page
+          // cache included, written back later by each clone to its own overlay), and a clone
+          // needs no thaw (~14 ms of a TCG restore). Saved while running (QEMU stops it at the
+          // end), so a restore runs by itself once loaded, with no monitor round trip first.
           const statePath = join(dir, 'state.bin.partial');
           await running.vm.saveState(statePath);
           await running.vm.kill();
@@ -281,7 +296,7 @@ export class VmRuntime {
 
   /** A work directory, a jail uid and a private disk for a new VM. */
   private async createVm(
-    shape: { memoryMb: number; vcpus: number; cpuMillicores: number; hostname?: string },
+    shape: { memoryMb: number; vcpus: number; cpuMillicores: number; background?: boolean; hostname?: string },
     disk: { backing: string; format: 'raw' | 'qcow2'; sizeMb: number; /** Every file under the overlay: what the jail must show read-only. */ chain: string[] },
   ): Promise<{ spec: VmSpec; freshDisk: () => Promise<void>; cleanUp: () => Promise<void> }> {
     const id = newId('bunker');
@@ -300,7 +315,7 @@ export class VmRuntime {
         // A private copy reads nothing shared; an overlay reads its whole backing chain.
         sharedFiles: this.diskFormat === 'raw' ? [] : disk.chain,
         memoryMb: shape.memoryMb, vcpus: shape.vcpus, cpuMillicores: shape.cpuMillicores,
-        hostname: shape.hostname ?? id.replace('_', '-').slice(0, 20), jailUid,
+        hostname: shape.hostname ?? id.replace('_', '-').slice(0, 20), jailUid, background: shape.background === true,
       };
       await chown(workDir, jailUid, jailUid);
       const freshDisk = async () => {

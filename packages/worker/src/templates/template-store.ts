@@ -14,8 +14,15 @@ export interface Template {
 /** Where a template keeps a driver's second state file (Firecracker's guest memory). */
 export const TEMPLATE_MEMORY_SUFFIX = '.mem';
 
+/**
+ * How templates are made; bumped when a change makes older ones unusable (2: saved without
+ * freezing the root filesystem, so a clone needs no thaw).
+ */
+export const TEMPLATE_LAYOUT = 2;
+
 /** What makes a template valid: change any of it and the template is rebuilt. */
 export interface TemplateIdentity {
+  layout: number;
   image: string;
   /** Changes whenever the image is re-baked (its bake id). */
   imageDigest: string;
@@ -45,7 +52,7 @@ export class TemplateStore {
 
   /**
    * Deletes what can never be restored again: templates whose image was re-baked or removed,
-   * or that were saved by another kernel or QEMU, and builds a crash left half-done. Each
+   * that were saved by another kernel or QEMU or in an older layout, and builds a crash left half-done. Each
    * template is about as large as its guest's touched memory, so a long-lived worker must.
    */
   async prune(current: { imageDigests: ReadonlySet<string>; kernelPath: string; vmmVersion: string }): Promise<string[]> {
@@ -53,7 +60,7 @@ export class TemplateStore {
     for (const entry of await readdir(this.dir).catch(() => [] as string[])) {
       const dir = join(this.dir, entry);
       const identity = await readFile(join(dir, 'identity.json'), 'utf8').then((t) => JSON.parse(t) as TemplateIdentity, () => undefined);
-      const stale = !identity || entry.includes('.building-') || !current.imageDigests.has(identity.imageDigest)
+      const stale = !identity || entry.includes('.building-') || identity.layout !== TEMPLATE_LAYOUT || !current.imageDigests.has(identity.imageDigest)
         || identity.kernelPath !== current.kernelPath || identity.vmmVersion !== current.vmmVersion;
       if (stale && !this.building.has(entry)) {
         await rm(dir, { recursive: true, force: true });

@@ -161,7 +161,7 @@ export class FirecrackerDriver implements VmmDriver {
     });
     const stderrPath = join(spec.workDir, 'firecracker.stderr');
     const cgroup = await this.options.cgroups.create(spec.id, {
-      cpuMillicores: spec.cpuMillicores, memoryBytes: (spec.memoryMb + VMM_OVERHEAD_MB) * 1024 * 1024, pids: VMM_PIDS,
+      cpuMillicores: spec.cpuMillicores, memoryBytes: (spec.memoryMb + VMM_OVERHEAD_MB) * 1024 * 1024, pids: VMM_PIDS, background: spec.background,
     });
     let stderrFd: number;
     let child: ChildProcess;

@@ -87,7 +87,7 @@ export class QemuDriver implements VmmDriver {
     if (!cmdline.includes(join(spec.workDir, 'qmp.sock'))) return undefined;
     // The same name: the cgroup exists already, and its limits are written again unchanged.
     const cgroup = await this.options.cgroups.create(spec.id, {
-      cpuMillicores: spec.cpuMillicores, memoryBytes: (spec.memoryMb + VMM_OVERHEAD_MB) * 1024 * 1024, pids: VMM_PIDS,
+      cpuMillicores: spec.cpuMillicores, memoryBytes: (spec.memoryMb + VMM_OVERHEAD_MB) * 1024 * 1024, pids: VMM_PIDS, background: spec.background,
     });
     const alive = () => existsSync(`/proc/${pid}`);
     // Not our child: no exit event, so its exit is noticed by looking.
@@ -162,7 +162,7 @@ export class QemuDriver implements VmmDriver {
     await Promise.all(['agent.sock', 'qmp.sock'].map((f) => rm(join(spec.workDir, f), { force: true })));
     const stderrPath = join(spec.workDir, 'qemu.stderr');
     const cgroup = await this.options.cgroups.create(spec.id, {
-      cpuMillicores: spec.cpuMillicores, memoryBytes: (spec.memoryMb + VMM_OVERHEAD_MB) * 1024 * 1024, pids: VMM_PIDS,
+      cpuMillicores: spec.cpuMillicores, memoryBytes: (spec.memoryMb + VMM_OVERHEAD_MB) * 1024 * 1024, pids: VMM_PIDS, background: spec.background,
     });
     let stderrFd: number;
     let child: ChildProcess;

@@ -26,6 +26,8 @@ export interface VmSpec {
   hostname: string;
   /** The unprivileged uid/gid the VMM process runs as; owns workDir and nothing else (see jailer.c). */
   jailUid: number;
+  /** Runs at idle CPU priority (a warm-pool VM until a bunker claims it). */
+  background?: boolean | undefined;
 }
 
 /** A running microVM. */

@@ -1,0 +1,20 @@
+import { mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DEFAULT_CACHE_DIR, VmRuntime } from '@scaibunker/worker';
+
+const runtime = await VmRuntime.open({ dataDir: mkdtempSync(join(tmpdir(), 'probe-')), cacheDir: resolve(DEFAULT_CACHE_DIR) });
+const exec = async (vm: any, argv: string[]) => { const p = vm.agent.exec({ argv }); p.stdout.resume(); p.stderr.resume(); await p.result; };
+const warm: any = await runtime.start({ image: 'minimal', memoryMb: 128, diskMb: 1024 });
+await warm.stop();
+const vm: any = await runtime.start({ image: 'minimal', memoryMb: 128, diskMb: 1024 });
+const perf = spawn('perf', ['record', '-F', '20000', '-g', '-o', '/tmp/perf.data', '-p', String(vm.vm.pid)], { stdio: 'inherit' });
+await new Promise((r) => setTimeout(r, 1500));
+const s = performance.now();
+await exec(vm, ['echo', 'ok']);
+console.log('exec1', performance.now() - s);
+perf.kill('SIGINT');
+await new Promise((r) => perf.once('exit', r));
+await vm.stop();
+process.exit(0);
