@@ -14,11 +14,13 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig, startServer } from '@scaibunker/controller';
-import { DEFAULT_CACHE_DIR, VmRuntime, WorkerDaemon } from '@scaibunker/worker';
+import { DEFAULT_CACHE_DIR, VmRuntime, WorkerDaemon, runAs, standbyVmmsFromEnv } from '@scaibunker/worker';
 import { fmt, summarize } from './stats.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 100);
-const POOL_SIZE = Number(process.env.BENCH_POOL_SIZE ?? 8);
+// A pool as large as a mode's runs, so every create of a mode can be served from it (filled
+// before each mode); smaller pools drain under a tight loop and the rest restore from templates.
+const POOL_SIZE = Number(process.env.BENCH_POOL_SIZE ?? RUNS);
 const SHAPE = { image: 'minimal', memory_mb: 128, cpu_millicores: 1000, disk_mb: 1024 };
 const run = promisify(execFile);
 const quiet = { info: () => undefined, warn: () => undefined };
@@ -27,7 +29,7 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-tti-'));
   const server = await startServer({ ...loadConfig({ SCAIBUNKER_DATA_DIR: dataDir, SCAIBUNKER_LISTEN: '127.0.0.1:0', SCAIBUNKER_LOG_LEVEL: 'silent' }) });
   const key = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
-  const runtime = await VmRuntime.open({ dataDir: join(dataDir, 'worker'), cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL });
+  const runtime = await VmRuntime.open({ dataDir: join(dataDir, 'worker'), cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL, standbyVmms: standbyVmmsFromEnv(process.env.SCAIBUNKER_STANDBY_VMMS) });
   const token = await server.localWorkerToken();
   const api = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${server.url}/v1/modules/scaibunker${path}`, {
@@ -38,7 +40,7 @@ async function main(): Promise<void> {
   };
   const log = (line: string) => console.log(line);
   log(`# time-to-interactive benchmark — ${new Date().toISOString()}`);
-  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; accelerator: ${runtime.accelerator.accelerator}; vmm: ${runtime.vmm}; ${RUNS} runs per mode; bunker ${JSON.stringify(SHAPE)}`);
+  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; accelerator: ${runtime.accelerator.accelerator}; vmm: ${runtime.vmm}; standby VMMs per shape: ${runtime.options.standbyVmms ?? 0}; ${RUNS} runs per mode; bunker ${JSON.stringify(SHAPE)}`);
 
   /** One create → first successful echo; the bunker is then deleted, outside the timing, as a user would. */
   const tti = async (): Promise<{ ms: number; ok: boolean; error?: string }> => {
@@ -92,18 +94,34 @@ async function main(): Promise<void> {
     if (stdout === 'ok\n') gvisor.push(performance.now() - started);
   }
   log(`peer gVisor \`runsc --network=none do echo ok\` (Debian's runsc): ${gvisor.length ? fmt(summarize(gvisor)) : 'not available'}; success ${gvisor.length}/${RUNS}`);
-  const floor: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const started = performance.now();
-    const vm = await runtime.start({ image: SHAPE.image, memoryMb: SHAPE.memory_mb });
-    const proc = vm.agent.exec({ argv: ['echo', 'ok'] });
+  // The floor: the runtime's own start of the same shape and a first `echo` as bunker
+  // commands run (the image's account), with no API, database or link in between.
+  const exec = async (vm: Awaited<ReturnType<VmRuntime['start']>>, argv: string[]) => {
+    const proc = vm.agent.exec({ argv, ...runAs(undefined) });
     proc.stdout.resume();
     proc.stderr.resume();
     await proc.result;
+  };
+  const floor: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const started = performance.now();
+    const vm = await runtime.start({ image: SHAPE.image, memoryMb: SHAPE.memory_mb, diskMb: SHAPE.disk_mb, cpuMillicores: SHAPE.cpu_millicores });
+    await exec(vm, ['echo', 'ok']);
     floor.push(performance.now() - started);
     await vm.stop();
   }
   log(`floor, M2 runtime restore + exec of echo (no API, no link): ${fmt(summarize(floor))}`);
+
+  const direct = await runtime.start({ image: SHAPE.image, memoryMb: SHAPE.memory_mb });
+  await exec(direct, ['true']);
+  const agentExecs: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const started = performance.now();
+    await exec(direct, ['true']);
+    agentExecs.push(performance.now() - started);
+  }
+  await direct.stop();
+  log(`exec of \`true\` through the agent alone (worker → agent and back): ${fmt(summarize(agentExecs), 'ms', 2)}`);
 
   const daemon = new WorkerDaemon({ controllerUrl: server.url, token, runtime, version: 'bench', log: quiet });
   await daemon.start();
@@ -117,6 +135,7 @@ async function main(): Promise<void> {
   log(`exec of \`true\` through the API (HTTP → controller → link → worker → agent and back): ${fmt(summarize(execs), 'ms', 2)}`);
   await api('DELETE', `/bunkers/${bunker.data.id}`);
   await daemon.stop();
+  await runtime.close();
   await server.close();
 }
 

@@ -217,6 +217,19 @@ describe('bunker lifecycle through the API', () => {
     expect(followed.filter((e) => 'stdout' in e).map((e) => e.stdout).join('')).toBe('got a\ngot b\nbye\n');
     expect(followed.at(-1)).toEqual({ exit: { exit_code: 0, signal: null, timed_out: false } });
 
+    // Raw bytes streamed into stdin with PUT (kept open with eof=false, closed by the next call);
+    // once the process has exited, its stdin answers CONFLICT.
+    const counter = (await call('POST', `/bunkers/${bunker.id}/exec`, { command: 'wc -c', background: true })).body.data.pid;
+    const stdinUrl = `${base}/processes/${counter}/stdin`;
+    const put = (body: Buffer, query = '') => fetch(`${stdinUrl}${query}`, { method: 'PUT', headers: { authorization: headers.authorization, 'content-type': 'application/octet-stream' }, body });
+    expect(await (await put(Buffer.alloc(300_000, 0xff), '?eof=false')).json()).toMatchObject({ status: 'ok', data: { pid: counter, bytes: 300_000 } });
+    expect((await put(Buffer.alloc(5, 0))).status).toBe(200);
+    const counted = await events(await fetch(`${base}/processes/${counter}/output?follow=true`, { headers: { authorization: headers.authorization } }));
+    expect(counted.filter((e) => 'stdout' in e).map((e) => e.stdout).join('').trim()).toBe('300005');
+    const late = await put(Buffer.from('x'));
+    expect(late.status).toBe(409);
+    expect(((await late.json()) as { error: { code: string } }).error.code).toBe('CONFLICT');
+
     const sleeper = (await call('POST', `/bunkers/${bunker.id}/exec`, { command: ['sleep', '60'], background: true })).body.data.pid;
     expect((await call('POST', `/bunkers/${bunker.id}/processes/${sleeper}/signal`, { signal: 'SIGTERM' })).status).toBe(200);
     const ended = await events(await fetch(`${base}/processes/${sleeper}/output?follow=true`, { headers: { authorization: headers.authorization } }));

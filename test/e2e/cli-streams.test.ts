@@ -50,7 +50,7 @@ describe('scaibunker exec streaming, ps/logs/kill, cp and shell against a real s
   let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
   let served: Served;
   let bunkerId: string;
-  const cli = (args: string[], input = ''): Promise<CliResult> => runCli(args, env, input);
+  const cli = (args: string[], input: string | Buffer = ''): Promise<CliResult> => runCli(args, env, input);
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-cli-streams-'));
@@ -127,6 +127,26 @@ describe('scaibunker exec streaming, ps/logs/kill, cp and shell against a real s
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('NOT_FOUND');
   }, 60_000);
+
+  it('streams piped stdin into exec live: bytes as they are, at the pace the command reads, and a command that stops reading still exits with its code', async () => {
+    const data = randomBytes(30 * 1024 * 1024);
+    const summed = await cli(['exec', bunkerId, '--', 'sha256sum'], data);
+    expect(summed.code).toBe(0);
+    expect(summed.stdout.split(' ')[0]).toBe(createHash('sha256').update(data).digest('hex'));
+    // head exits after 5 bytes: the rest is never read (a broken pipe, not an error).
+    expect(await cli(['exec', bunkerId, '--', 'head', '-c', '5'], 'hello, world\n'.repeat(200_000))).toEqual({ code: 0, stdout: 'hello', stderr: '' });
+
+    // Live: the second line is typed only after the answer to the first has come back.
+    const child = spawn(process.execPath, [CLI, 'exec', bunkerId, '--', 'sh', '-c', 'read a; echo "got $a"; read b; echo "got $b"; exit 7'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.stdin!.write('first\n');
+    await until(() => out.includes('got first'), 'the answer to the first line');
+    child.stdin!.end('second\n');
+    expect(await exited).toBe(7);
+    expect(out).toBe('got first\ngot second\n');
+  }, 120_000);
 
   it('copies a 20 MB file up and down, streamed, byte for byte, with the mode asked for', async () => {
     const up = join(work, 'up.bin');

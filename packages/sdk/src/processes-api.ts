@@ -1,5 +1,5 @@
 import type { ExecResult, ProcessInfo } from '@scaibunker/contracts';
-import type { HttpTransport } from './http-transport.js';
+import type { BodyBytes, HttpTransport } from './http-transport.js';
 
 /** How a process ended: its exit code, or the signal that killed it, and whether its timeout did. */
 export type ProcessExit = Pick<ExecResult, 'exit_code' | 'signal' | 'timed_out'>;
@@ -53,7 +53,16 @@ export class ProcessesApi {
     return this.http.data('POST', `${processesOf(id)}/${pid}/signal`, { body: { signal } });
   }
 
-  /** Writes to a background process's stdin; `eof` closes it after. @example await client.processes.stdin(id, pid, { data: 'quit\n', eof: true }) */
+  /**
+   * Streams bytes into a process's stdin (background, or started with `stdin_open`) as fast as
+   * it reads them; closes its stdin at the end unless `eof: false`. Answers with the bytes taken.
+   * @example await client.processes.streamStdin(id, pid, createReadStream('input.tar'))
+   */
+  streamStdin(id: string, pid: number, data: BodyBytes, options: { eof?: boolean; signal?: AbortSignal } = {}): Promise<{ pid: number; bytes: number }> {
+    return this.http.data('PUT', `${processesOf(id)}/${pid}/stdin`, { bytes: data, query: { eof: options.eof === false ? false : undefined }, ...(options.signal ? { signal: options.signal } : {}) });
+  }
+
+  /** Writes to a process's stdin (background, or started with `stdin_open`); `eof` closes it after. @example await client.processes.stdin(id, pid, { data: 'quit\n', eof: true }) */
   stdin(id: string, pid: number, input: { data?: string; eof?: boolean }): Promise<{ pid: number }> {
     return this.http.data('POST', `${processesOf(id)}/${pid}/stdin`, { body: input });
   }

@@ -5,6 +5,8 @@ export type { AcceleratorChoice } from './vmm/accelerator-probe.js';
 export type { RootfsSource } from './images/image-baker.js';
 export type { StoredImage } from './images/image-store.js';
 export { DEFAULT_CACHE_DIR, diskModeFromEnv, kernelFlavourFromEnv, type KernelFlavour } from './runtime/guest-assets.js';
+export { standbyVmmsFromEnv } from './runtime/standby-vmms.js';
+export { runAs } from './runtime/guest-account.js';
 export { QemuDriver, type QemuDriverOptions } from './vmm/qemu-driver.js';
 export { FirecrackerDriver, snapshotMemoryPath, type FirecrackerDriverOptions } from './vmm/firecracker-driver.js';
 export { findFirecrackerBinary, firecrackerAvailable } from './vmm/firecracker-binary.js';

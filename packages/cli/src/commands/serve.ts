@@ -67,12 +67,13 @@ export async function serve(): Promise<void> {
 
 /** Opens this host's microVM runtime and dials the controller; resolves once registered. */
 async function startWorker(controllerUrl: string, token: string, dataDir: string, version: string, log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void }): Promise<Stopper> {
-  const { VmRuntime, WorkerDaemon, DEFAULT_CACHE_DIR, kernelFlavourFromEnv, diskModeFromEnv, parseWarmPool } = await import('@scaibunker/worker');
+  const { VmRuntime, WorkerDaemon, DEFAULT_CACHE_DIR, kernelFlavourFromEnv, diskModeFromEnv, parseWarmPool, standbyVmmsFromEnv } = await import('@scaibunker/worker');
   const warmPool = parseWarmPool(process.env.SCAIBUNKER_WARM_POOL);
   const runtime = await VmRuntime.open({
     dataDir, cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL,
     kernel: kernelFlavourFromEnv(process.env.SCAIBUNKER_GUEST_KERNEL),
     diskMode: diskModeFromEnv(process.env.SCAIBUNKER_DISK_MODE),
+    standbyVmms: standbyVmmsFromEnv(process.env.SCAIBUNKER_STANDBY_VMMS),
   });
   log.info({ vmm: runtime.vmm, accelerator: runtime.accelerator.accelerator, reason: runtime.accelerator.reason }, 'microVM runtime ready');
   const daemon = new WorkerDaemon({
@@ -83,5 +84,8 @@ async function startWorker(controllerUrl: string, token: string, dataDir: string
   });
   await daemon.start();
   // Bunkers outlive the worker process: the next start adopts them (see VmRuntime.adoptRunning).
-  return () => daemon.stop({ keepBunkers: true });
+  return async () => {
+    await daemon.stop({ keepBunkers: true });
+    await runtime.close();
+  };
 }

@@ -124,6 +124,7 @@ export const ExecBody = Type.Object({
   env: Type.Optional(EnvVars),
   user: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_-]{0,31}$|^[0-9]{1,10}$' })),
   stdin: Type.Optional(Type.String({ maxLength: 10_485_760 })),
+  stdin_open: Type.Optional(Type.Boolean({ description: 'Keep stdin open after `stdin` (if any) for writes by pid, streamed with PUT …/processes/{pid}/stdin or sent with POST; background processes always keep it open.' })),
   timeout_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
   background: Type.Optional(Type.Boolean({ description: 'Answer with the pid at once; the process outlives the request (read its output, write its stdin, signal it by pid).' })),
 }, { additionalProperties: false });
@@ -151,6 +152,10 @@ export const ProcessParams = Type.Object({ bunker_id: Id('bunker'), pid: Type.In
 /** Signals by name (or number 1–64). */
 export const SignalBody = Type.Object({
   signal: Type.Union([Type.String({ pattern: '^SIG[A-Z0-9]+$' }), Type.Integer({ minimum: 1, maximum: 64 })]),
+}, { additionalProperties: false });
+
+export const StdinStreamQuery = Type.Object({
+  eof: Type.Optional(Type.Boolean({ description: 'Close the process’s stdin when the body ends (default true).' })),
 }, { additionalProperties: false });
 
 export const StdinBody = Type.Object({

@@ -36,6 +36,8 @@ export interface WorkerGateway {
   listProcesses(workerId: string, bunkerId: string): Promise<ProcessInfo[]>;
   signalProcess(workerId: string, bunkerId: string, pid: number, signal: number): Promise<void>;
   writeStdin(workerId: string, bunkerId: string, pid: number, data: string, eof: boolean): Promise<void>;
+  /** Streams bytes into a process's stdin with flow control end to end; closes it at the end when `eof`. */
+  streamStdin(workerId: string, bunkerId: string, pid: number, content: Readable, eof: boolean): Promise<{ bytes: number }>;
   /** Opens (or, with `session`, reattaches to) a shell on a PTY: terminal bytes flow both ways on `terminal`. */
   attachShell(workerId: string, bunkerId: string, options: { session?: string | undefined; cols?: number | undefined; rows?: number | undefined; user?: string | undefined; env: Record<string, string> }): Promise<{ session: string; terminal: Duplex }>;
   resizeShell(workerId: string, bunkerId: string, session: string, cols: number, rows: number): Promise<void>;
@@ -66,6 +68,8 @@ export interface ExecRequest {
   cwd?: string | undefined;
   user?: string | undefined;
   stdin?: string | undefined;
+  /** Keep stdin open after `stdin` for later writes by pid. */
+  stdinOpen?: boolean | undefined;
   timeoutS: number;
   /** Bytes of stdout and of stderr kept; the rest is dropped and `truncated` set. */
   outputCapBytes: number;
@@ -79,6 +83,7 @@ export function toExecRequest(body: ExecBody, envVars: Record<string, string>, d
     cwd: body.cwd,
     user: body.user,
     stdin: body.stdin,
+    stdinOpen: body.stdin_open,
     timeoutS: body.timeout_s ?? defaults.timeoutS,
     outputCapBytes: defaults.outputCapBytes,
   };

@@ -216,6 +216,21 @@ export class WorkerHub implements WorkerGateway {
     await this.peer(workerId).call(LINK_CALLS.processStdin, { bunkerId, pid, data, eof });
   }
 
+  async streamStdin(workerId: string, bunkerId: string, pid: number, content: Readable, eof: boolean): Promise<{ bytes: number }> {
+    const peer = this.peer(workerId);
+    const upload = peer.openStream();
+    upload.resume(); // the worker only reads
+    const sent = pipeline(content, upload);
+    sent.catch(() => undefined);
+    try {
+      // No timeout: stdin flows as long as its sender writes and the process reads.
+      return await peer.call<{ bytes: number }>(LINK_CALLS.processStdin, { bunkerId, pid, stream: upload.id, eof }, { timeoutMs: Infinity });
+    } catch (error) {
+      upload.destroy();
+      throw error;
+    }
+  }
+
   async attachShell(workerId: string, bunkerId: string, options: { session?: string | undefined; cols?: number | undefined; rows?: number | undefined; user?: string | undefined; env: Record<string, string> }): Promise<{ session: string; terminal: Duplex }> {
     const peer = this.peer(workerId);
     const terminal = peer.openStream();

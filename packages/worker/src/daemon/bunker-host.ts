@@ -24,6 +24,8 @@ export interface HostExecRequest {
   cwd?: string | undefined;
   user?: string | undefined;
   stdin?: string | undefined;
+  /** Keep stdin open after `stdin` for later writes by pid. */
+  stdinOpen?: boolean | undefined;
   timeoutS: number;
   outputCapBytes: number;
 }
@@ -199,7 +201,7 @@ export class BunkerHost {
    * into a bounded buffer; read later by pid, stdin kept open for later writes).
    */
   async startProcess(bunkerId: string, request: HostExecRequest, mode: { background: true } | { background: false; out: Writable }): Promise<GuestProcess> {
-    const { proc, pid } = await this.spawn(bunkerId, request, mode.background);
+    const { proc, pid } = await this.spawn(bunkerId, request, mode.background || request.stdinOpen === true);
     const process = new GuestProcess(pid, request.argv, mode.background, proc);
     if (!mode.background) process.attach(mode.out, { replay: false, follow: true });
     const table = this.processes.get(bunkerId) ?? new Map<number, GuestProcess>();

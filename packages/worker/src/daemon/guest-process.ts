@@ -1,3 +1,4 @@
+import { ScaiError } from '@scaibunker/contracts';
 import { StringDecoder } from 'node:string_decoder';
 import type { Writable } from 'node:stream';
 import type { ExecProcess } from '../agent/agent-client.js';
@@ -122,8 +123,25 @@ export class GuestProcess {
     }
   }
 
-  write(data: string): Promise<void> {
+  write(data: string | Buffer): Promise<void> {
     return this.proc.write(data);
+  }
+
+  /** Copies `source` into stdin as the guest takes it (credit flow control); closes stdin after it when `eof`. */
+  async pipeStdin(source: AsyncIterable<Buffer | string>, eof: boolean): Promise<number> {
+    let bytes = 0;
+    try {
+      for await (const chunk of source) {
+        await this.proc.write(chunk);
+        bytes += chunk.length;
+      }
+    } catch (error) {
+      // The guest's end closes when the process exits (a broken pipe, as a shell would see it).
+      if (this.exited || (error as Error).message === 'stream closed') throw new ScaiError('CONFLICT', `The process exited before it read all of its stdin (${bytes} bytes taken).`);
+      throw error;
+    }
+    if (eof) this.proc.closeStdin();
+    return bytes;
   }
 
   closeStdin(): void {

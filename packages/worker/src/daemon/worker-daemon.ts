@@ -201,9 +201,19 @@ export class WorkerDaemon {
       if (typeof signal !== 'number' || !Number.isInteger(signal) || signal < 1 || signal > 64) throw new ScaiError('VALIDATION_ERROR', 'signal must be 1–64.');
       this.bunkers.process(bunkerIdOf(params), pidOf(params)).signal(signal);
     });
-    peer.handle(LINK_CALLS.processStdin, async (params) => {
-      const { data, eof } = (params ?? {}) as { data?: unknown; eof?: unknown };
+    peer.handle(LINK_CALLS.processStdin, async (params, ctx) => {
+      const { data, eof, stream: streamId } = (params ?? {}) as { data?: unknown; eof?: unknown; stream?: unknown };
       const process = this.bunkers.process(bunkerIdOf(params), pidOf(params));
+      if (typeof streamId === 'number') {
+        const stream = ctx.link.acceptStream(streamId);
+        stream.on('error', () => undefined);
+        stream.end(); // this side only reads
+        if (process.exited) {
+          stream.destroy();
+          throw new ScaiError('CONFLICT', 'The process has exited.');
+        }
+        return { bytes: await process.pipeStdin(stream, eof === true) };
+      }
       if (process.exited) throw new ScaiError('CONFLICT', 'The process has exited.');
       if (typeof data === 'string' && data.length > 0) await process.write(data);
       if (eof === true) process.closeStdin();
@@ -285,5 +295,5 @@ function execOf(params: unknown): HostExecRequest {
     || typeof p.env !== 'object' || p.env === null || typeof p.timeoutS !== 'number' || typeof p.outputCapBytes !== 'number') {
     throw new ScaiError('VALIDATION_ERROR', 'exec.run needs argv, env, timeoutS and outputCapBytes.');
   }
-  return { argv: p.argv, env: p.env, cwd: p.cwd, user: p.user, stdin: p.stdin, timeoutS: p.timeoutS, outputCapBytes: p.outputCapBytes };
+  return { argv: p.argv, env: p.env, cwd: p.cwd, user: p.user, stdin: p.stdin, stdinOpen: p.stdinOpen === true, timeoutS: p.timeoutS, outputCapBytes: p.outputCapBytes };
 }

@@ -16,6 +16,7 @@ import { findFirecrackerBinary } from '../vmm/firecracker-binary.js';
 import { VmLauncher, type RunningVm } from '../vmm/vm-launcher.js';
 import type { VmmDriver, VmSpec } from '../vmm/vmm-driver.js';
 import { runAs } from './guest-account.js';
+import { StandbyVmms, type StandbyVmm } from './standby-vmms.js';
 import { resolveGuestAssets, type GuestAssets, type KernelFlavour } from './guest-assets.js';
 
 /** The disk size (the API's default `disk_mb`) that gets templates of its own, grown ahead. */
@@ -34,6 +35,13 @@ export interface VmRuntimeOptions {
    * `copy`: a private sparse (reflinked where possible) raw copy; what Firecracker needs.
    */
   diskMode?: 'overlay' | 'copy' | undefined;
+  /**
+   * VMM processes kept started per restore shape, waiting to load a template (0, the default,
+   * keeps none): a start from a template then skips QEMU's own start-up. A long-running
+   * worker sets it (`SCAIBUNKER_STANDBY_VMMS`); tests and one-off tools leave it off, so they
+   * leave no processes behind.
+   */
+  standbyVmms?: number | undefined;
   /** Spawn → agent-ready deadline of the boot watchdog. */
   readyTimeoutMs?: number;
   bootAttempts?: number;
@@ -59,6 +67,8 @@ export interface VmRequest {
 export interface RuntimeVm extends RunningVm {
   spec: VmSpec;
   startedFrom: 'template' | 'boot';
+  /** Restored into a VMM started ahead of need (see `standbyVmms`). */
+  standby: boolean;
   label: string | undefined;
 }
 
@@ -77,6 +87,7 @@ interface VmRecord {
 export class VmRuntime {
   private readonly templates: TemplateStore;
   private readonly overlays: OverlayDisks;
+  private readonly standbys: StandbyVmms;
 
   private constructor(
     readonly assets: GuestAssets,
@@ -90,6 +101,12 @@ export class VmRuntime {
   ) {
     this.templates = new TemplateStore(join(options.dataDir, 'templates'));
     this.overlays = new OverlayDisks(join(options.dataDir, 'disk-blanks'));
+    this.standbys = new StandbyVmms({ perShape: launcher.canPrepare ? options.standbyVmms ?? 0 : 0, maxShapes: 8, idleMs: 10 * 60_000 });
+  }
+
+  /** Ends the standby VMMs (running VMs are their owners' to stop). */
+  async close(): Promise<void> {
+    await this.standbys.close();
   }
 
   static async open(options: VmRuntimeOptions): Promise<VmRuntime> {
@@ -140,19 +157,38 @@ export class VmRuntime {
    * in a template it also leaves the agent's account cache and the shell's pages in memory.
    */
   async warmUp(running: RunningVm): Promise<void> {
-    for (const argv of [['echo'], ['/bin/sh', '-c', 'echo']]) {
-      const proc = running.agent.exec({ argv, ...runAs(undefined) });
-      proc.stdout.resume();
-      proc.stderr.resume();
-      await proc.result;
-    }
+    // Best effort: an image may have no shell (its users then pay the first exec themselves).
+    const proc = running.agent.exec({ argv: ['sh', '-c', 'echo'], ...runAs(undefined) });
+    proc.stdout.resume();
+    proc.stderr.resume();
+    await proc.result.catch(() => undefined);
+  }
+
+  /** Standby VMMs waiting per restore shape. */
+  standbySizes(): Record<string, number> {
+    return this.standbys.sizes();
   }
 
   /** Gives a background VM (a warm one, claimed) normal CPU priority; its record says so at the next relabel. */
   async foreground(vm: RuntimeVm): Promise<void> {
-    if (!vm.spec.background) return;
-    await this.cgroups.setBackground(vm.spec.id, false);
-    vm.spec.background = false;
+    await this.foregroundSpec(vm.spec);
+  }
+
+  private async foregroundSpec(spec: VmSpec): Promise<void> {
+    if (!spec.background) return;
+    await this.cgroups.setBackground(spec.id, false);
+    spec.background = false;
+  }
+
+  /** A VMM started (at idle CPU priority) for a later restore of this template, with its own files. */
+  private async prepareStandby(shape: { memoryMb: number; vcpus: number; cpuMillicores: number }, disk: Parameters<VmRuntime['createVm']>[1], statePath: string): Promise<StandbyVmm> {
+    const vm = await this.createVm({ ...shape, background: true }, disk);
+    try {
+      return { ...vm, prepared: await this.launcher.prepare(vm.spec, statePath, vm.freshDisk) };
+    } catch (error) {
+      await vm.cleanUp();
+      throw error;
+    }
   }
 
   /** Gives a running VM (a warm one, claimed) its label, in memory and in its record. */
@@ -193,7 +229,7 @@ export class VmRuntime {
         await rm(workDir, { recursive: true, force: true });
         this.uids.release(record.spec.jailUid);
       };
-      adopted.push({ ...running, spec: record.spec, startedFrom: record.startedFrom, label: record.label, stop: async () => { await running.stop(); await cleanUp(); } });
+      adopted.push({ ...running, spec: record.spec, startedFrom: record.startedFrom, standby: false, label: record.label, stop: async () => { await running.stop(); await cleanUp(); } });
     }
     return adopted;
   }
@@ -223,12 +259,20 @@ export class VmRuntime {
     // template, already grown, so a bunker of that size (or larger) starts without it.
     const templateDiskMb = diskMb >= GROWN_TEMPLATE_DISK_MB && image.sizeMib < GROWN_TEMPLATE_DISK_MB ? GROWN_TEMPLATE_DISK_MB : image.sizeMib;
     const template = request.startFrom === 'boot' ? undefined : await this.template(image, memoryMb, vcpus, templateDiskMb);
-    const vm = await this.createVm({ memoryMb, vcpus, cpuMillicores: request.cpuMillicores ?? 1000, background: request.background === true, ...(request.hostname ? { hostname: request.hostname } : {}) },
-      template
-        ? { backing: template.diskPath, format: this.diskFormat, sizeMb: templateDiskMb, chain: [template.diskPath, image.rootfsPath] }
-        : { backing: image.rootfsPath, format: 'raw', sizeMb: diskMb, chain: [image.rootfsPath] });
+    const shape = { memoryMb, vcpus, cpuMillicores: request.cpuMillicores ?? 1000, background: request.background === true };
+    const disk = template
+      ? { backing: template.diskPath, format: this.diskFormat, sizeMb: templateDiskMb, chain: [template.diskPath, image.rootfsPath] }
+      : { backing: image.rootfsPath, format: 'raw' as const, sizeMb: diskMb, chain: [image.rootfsPath] };
+    const standbyShape = template && `${template.key}:${shape.cpuMillicores}`;
+    const standby = standbyShape ? this.standbys.take(standbyShape) : undefined;
+    const vm = standby ?? await this.createVm({ ...shape, ...(request.hostname ? { hostname: request.hostname } : {}) }, disk);
     try {
-      const running = template ? await this.launcher.restore(vm.spec, template.statePath, vm.freshDisk) : await this.launcher.boot(vm.spec, vm.freshDisk);
+      if (standby) {
+        if (request.hostname) standby.spec.hostname = request.hostname;
+        if (!shape.background) await this.foregroundSpec(standby.spec);
+      }
+      const running = standby ? await this.launcher.restorePrepared(vm.spec, standby.prepared, template!.statePath, vm.freshDisk)
+        : template ? await this.launcher.restore(vm.spec, template.statePath, vm.freshDisk) : await this.launcher.boot(vm.spec, vm.freshDisk);
       try {
         // A cold boot's disk is made at its full size; a restored one has its template's.
         const startMb = template ? templateDiskMb : image.sizeMib;
@@ -237,10 +281,13 @@ export class VmRuntime {
         await running.stop();
         throw error;
       }
-      const started: RuntimeVm = { ...running, spec: vm.spec, startedFrom: template ? 'template' : 'boot', label: request.label, stop: async () => { await running.stop(); await vm.cleanUp(); } };
+      const started: RuntimeVm = { ...running, spec: vm.spec, startedFrom: template ? 'template' : 'boot', standby: standby !== undefined, label: request.label, stop: async () => { await running.stop(); await vm.cleanUp(); } };
       await this.record(started);
+      // Only now: starting the next standby must not compete with this start.
+      if (template && standbyShape) this.standbys.replenish(standbyShape, () => this.prepareStandby(shape, disk, template.statePath));
       return started;
     } catch (error) {
+      await standby?.prepared.vm.kill();
       await vm.cleanUp();
       throw error;
     }

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { ScaiError } from '@scaibunker/contracts';
 import type { CgroupManager, VmCgroup } from '../cgroup/cgroup-limits.js';
 import { QmpClient } from './qmp-client.js';
-import type { Accelerator, VmHandle, VmmDriver, VmSpec } from './vmm-driver.js';
+import type { Accelerator, PreparedRestore, VmHandle, VmmDriver, VmSpec } from './vmm-driver.js';
 
 /** How the QEMU driver runs. */
 export interface QemuDriverOptions {
@@ -75,6 +75,29 @@ export class QemuDriver implements VmmDriver {
     // paused needs a `cont` after it; a load that fails ends the VM, which the caller sees.
     handle.startAfterIncoming().catch(() => handle.kill());
     return handle;
+  }
+
+  /**
+   * The same restore, in two steps: QEMU starts now with `-incoming defer` (the state file
+   * already its fd 3, its monitor connected) and loads the state on `load()`, one monitor
+   * command, as Firecracker is started first and loads a snapshot on request.
+   */
+  async prepareRestore(spec: VmSpec, statePath: string): Promise<PreparedRestore> {
+    const stateFd = openSync(statePath, constants.O_RDONLY);
+    let handle: QemuVm;
+    try {
+      handle = await this.start(spec, 'restore', ['-incoming', 'defer'], stateFd, { awaitMonitor: true });
+    } finally {
+      closeSync(stateFd);
+    }
+    return {
+      vm: handle,
+      load: async () => {
+        await handle.loadIncoming('fd:3');
+        handle.startAfterIncoming().catch(() => handle.kill());
+        return handle;
+      },
+    };
   }
 
   /**
@@ -158,7 +181,7 @@ export class QemuDriver implements VmmDriver {
     ];
   }
 
-  private async start(spec: VmSpec, start: 'boot' | 'restore', extra: string[], incomingFd?: number): Promise<QemuVm> {
+  private async start(spec: VmSpec, start: 'boot' | 'restore', extra: string[], incomingFd?: number, options: { awaitMonitor?: boolean } = {}): Promise<QemuVm> {
     await Promise.all(['agent.sock', 'qmp.sock'].map((f) => rm(join(spec.workDir, f), { force: true })));
     const stderrPath = join(spec.workDir, 'qemu.stderr');
     const cgroup = await this.options.cgroups.create(spec.id, {
@@ -203,7 +226,7 @@ export class QemuDriver implements VmmDriver {
       // A restoring QEMU answers its monitor only once the state is loaded: the monitor is
       // connected on the side while the caller already reaches for the agent.
       const qmp = QmpClient.connect(join(spec.workDir, 'qmp.sock'), 5000);
-      if (start === 'boot') await Promise.race([qmp, exitedEarly]);
+      if (start === 'boot' || options.awaitMonitor) await Promise.race([qmp, exitedEarly]);
       else qmp.catch(() => child.kill('SIGKILL'));
       const vmm: VmmProcess = { pid: child.pid ?? 0, running: () => child.exitCode === null && child.signalCode === null, kill: () => child.kill('SIGKILL') };
       return new QemuVm(spec, vmm, exited, qmp, cgroup);
@@ -294,6 +317,11 @@ class QemuVm implements VmHandle {
       if (info.status === 'failed' || info.status === 'cancelled') throw new ScaiError('INTERNAL', `Saving VM state failed: ${info['error-desc'] ?? info.status}`);
       await new Promise((r) => setTimeout(r, 5));
     }
+  }
+
+  /** Starts loading the state of a VM started with `-incoming defer` from `uri`. */
+  async loadIncoming(uri: string): Promise<void> {
+    await (await this.monitor).execute('migrate-incoming', { uri });
   }
 
   /** Waits for an incoming migration to finish loading, then runs the VM. */

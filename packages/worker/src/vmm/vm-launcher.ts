@@ -1,6 +1,6 @@
 import { ScaiError } from '@scaibunker/contracts';
 import { AgentClient, type AgentHello } from '../agent/agent-client.js';
-import type { VmHandle, VmmDriver, VmSpec } from './vmm-driver.js';
+import type { PreparedRestore, VmHandle, VmmDriver, VmSpec } from './vmm-driver.js';
 
 /** Boot watchdog settings. */
 export interface LaunchOptions {
@@ -48,6 +48,30 @@ export class VmLauncher {
     return this.launch(spec, freshDisk, () => this.driver.restore(spec, statePath));
   }
 
+  /** Whether the VMM can start a restore ahead of need (see VmmDriver.prepareRestore). */
+  get canPrepare(): boolean {
+    return this.driver.prepareRestore !== undefined;
+  }
+
+  /** Starts a VMM for a later restore: its disk made fresh first, its state loaded by `restorePrepared`. */
+  async prepare(spec: VmSpec, statePath: string, freshDisk: () => Promise<void>): Promise<PreparedRestore> {
+    if (!this.driver.prepareRestore) throw new ScaiError('NOT_SUPPORTED', `${this.driver.name} cannot start a restore ahead of need.`);
+    await freshDisk();
+    return this.driver.prepareRestore(spec, statePath);
+  }
+
+  /**
+   * Restores into a prepared VMM (its disk is fresh already); should that attempt fail, the
+   * watchdog's further attempts restore the usual way.
+   */
+  restorePrepared(spec: VmSpec, prepared: PreparedRestore, statePath: string, freshDisk: () => Promise<void>): Promise<RunningVm> {
+    const loadPrepared = () => prepared.load().catch(async (error: unknown) => {
+      await prepared.vm.kill();
+      throw error;
+    });
+    return this.launch(spec, freshDisk, () => this.driver.restore(spec, statePath), loadPrepared);
+  }
+
   /** Takes over a running VM a previous worker process left (see VmmDriver.adopt), agent link included. */
   async adopt(spec: VmSpec, pid: number): Promise<RunningVm | undefined> {
     const vm = await this.driver.adopt?.(spec, pid);
@@ -61,15 +85,19 @@ export class VmLauncher {
     }
   }
 
-  private async launch(spec: VmSpec, freshDisk: () => Promise<void>, start: () => Promise<VmHandle>): Promise<RunningVm> {
+  private async launch(spec: VmSpec, freshDisk: () => Promise<void>, start: () => Promise<VmHandle>, firstAttempt?: () => Promise<VmHandle>): Promise<RunningVm> {
     const failures: string[] = [];
     for (let attempt = 0; attempt < this.options.attempts; attempt++) {
       this.options.signal?.throwIfAborted();
       const startedAt = performance.now();
       let vm: VmHandle | undefined;
       try {
-        await freshDisk();
-        vm = await start();
+        if (attempt === 0 && firstAttempt) {
+          vm = await firstAttempt();
+        } else {
+          await freshDisk();
+          vm = await start();
+        }
         const { client, hello } = await Promise.race([
           vm.connectAgent().then((link) => AgentClient.attach(link, { timeoutMs: this.options.readyTimeoutMs, ...(this.options.signal ? { signal: this.options.signal } : {}) })),
           vm.exited.then((code) => { throw new Error(`the VMM exited with ${code} before the agent was ready`); }),

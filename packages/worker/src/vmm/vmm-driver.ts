@@ -58,12 +58,24 @@ export interface VmHandle {
   memoryPeakBytes(): Promise<number | undefined>;
 }
 
+/**
+ * A VMM process started ahead of need, its devices set up, waiting to load one saved state:
+ * what a restore costs before the guest runs (QEMU's own start-up, ~30 ms) is paid early.
+ */
+export interface PreparedRestore {
+  readonly vm: VmHandle;
+  /** Loads the state; the VM then runs by itself (it was saved running). */
+  load(): Promise<VmHandle>;
+}
+
 /** A VMM: boots VMs from a spec or restores them from saved state. */
 export interface VmmDriver {
   readonly name: 'qemu' | 'firecracker';
   readonly accelerator: Accelerator;
   boot(spec: VmSpec): Promise<VmHandle>;
   restore(spec: VmSpec, statePath: string): Promise<VmHandle>;
+  /** Starts the VMM for a restore now and loads the state later (QEMU only, for now). */
+  prepareRestore?(spec: VmSpec, statePath: string): Promise<PreparedRestore>;
   /** Takes over a VM a previous worker process started, if `pid` is still its VMM (QEMU only, for now). */
   adopt?(spec: VmSpec, pid: number): Promise<VmHandle | undefined>;
 }

@@ -1,8 +1,9 @@
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { BunkerParams, Ok, ProcessInfo, ProcessParams, ScaiError, SignalBody, StdinBody } from '@scaibunker/contracts';
+import { BunkerParams, Ok, ProcessInfo, ProcessParams, ScaiError, SignalBody, StdinBody, StdinStreamQuery } from '@scaibunker/contracts';
 import type { Repositories } from '@scaibunker/db';
 import type { BunkerService } from '../../bunkers/bunker-service.js';
 import { ok } from '../../http/envelope.js';
@@ -60,11 +61,29 @@ export const processesRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories; b
   });
 
   app.post('/bunkers/:bunker_id/processes/:pid/stdin', {
-    schema: { tags, summary: 'Write to a background process’s stdin (and close it with eof)', params: ProcessParams, body: StdinBody, response: withErrors({ 200: Ok(Type.Object({ pid: Type.Integer() })) }) },
+    schema: { tags, summary: 'Write text to a process’s stdin (background, or started with stdin_open), and close it with eof', params: ProcessParams, body: StdinBody, response: withErrors({ 200: Ok(Type.Object({ pid: Type.Integer() })) }) },
     config: { auditAction: 'bunker.process.stdin' },
   }, async (request) => {
     const { actor, bunker } = await target(request, request.params.bunker_id);
     await bunkers.processes(actor, bunker, (workerId) => bunkers.gateway.writeStdin(workerId, bunker.id, request.params.pid, request.body.data ?? '', request.body.eof ?? false));
     return ok({ pid: request.params.pid });
+  });
+
+  await app.register(async (scope) => {
+    // Raw bytes of any type, handed over as the stream they are (as file uploads are).
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    scope.withTypeProvider<TypeBoxTypeProvider>().put('/bunkers/:bunker_id/processes/:pid/stdin', {
+      schema: {
+        tags, summary: 'Stream the raw request body into a process’s stdin (flow-controlled: as fast as the process reads), then close it unless ?eof=false',
+        params: ProcessParams, querystring: StdinStreamQuery, response: withErrors({ 200: Ok(Type.Object({ pid: Type.Integer(), bytes: Type.Integer() })) }),
+      },
+      config: { auditAction: 'bunker.process.stdin' },
+    }, async (request) => {
+      const { actor, bunker } = await target(request, request.params.bunker_id);
+      const body = (request.body ?? request.raw) as IncomingMessage;
+      const { bytes } = await bunkers.processes(actor, bunker, (workerId) => bunkers.gateway.streamStdin(workerId, bunker.id, request.params.pid, body, request.query.eof ?? true));
+      return ok({ pid: request.params.pid, bytes });
+    });
   });
 };
