@@ -90,7 +90,11 @@ void op_list(struct stream *s, const struct request *r) { done(s, r); }
 void op_mkdir(struct stream *s, const struct request *r) { done(s, r); }
 void op_remove(struct stream *s, const struct request *r) { done(s, r); }
 void op_rename(struct stream *s, const struct request *r) { done(s, r); }
-void op_identity(struct stream *s, const struct request *r) { done(s, r); }
+void op_identity(struct stream *s, const struct request *r)
+{
+	agent_sealed = false;
+	done(s, r);
+}
 void op_shutdown(struct stream *s, const struct request *r) { done(s, r); }
 
 void op_freeze(struct stream *s, const struct request *r)

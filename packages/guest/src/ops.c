@@ -7,15 +7,30 @@
 #include "streams.h"
 
 bool agent_frozen;
+bool agent_sealed;
 
 enum {
 	WRITES_FS = 1, /* refused while "/" is frozen */
 	QUIESCES = 2,  /* refused while a WRITES_FS stream is open */
+	SERVES = 4,    /* user-facing: refused while sealed (a clone before its identity) */
 };
 
 static const char *check_exec(const struct request *r);
 static const char *check_file(const struct request *r);
 static const char *check_identity(const struct request *r);
+
+/*
+ * A template is sealed before it is saved: each of its clones then refuses exec and file
+ * operations until its own identity (RNG seed, hostname, machine id) is in place, whatever
+ * order the host sends things in. The host can thus answer "started" as soon as the identity
+ * is sent: anything after it on the link waits for it, and a failed one leaves the VM sealed.
+ */
+static void op_seal(struct stream *s, const struct request *r)
+{
+	(void)r;
+	agent_sealed = true;
+	stream_done_empty(s);
+}
 
 static const struct op {
 	const char *name;
@@ -25,19 +40,20 @@ static const struct op {
 	const char *(*check)(const struct request *r);
 } ops[] = {
 	{"ping", op_ping, 0, 0, NULL},
-	{"exec", op_exec, KEYBIT(K_ARGV), 0, check_exec},
-	{"read", op_read, KEYBIT(K_PATH), 0, NULL},
-	{"write", op_write, KEYBIT(K_PATH), WRITES_FS, check_file},
-	{"stat", op_stat, KEYBIT(K_PATH), 0, NULL},
-	{"list", op_list, KEYBIT(K_PATH), 0, NULL},
-	{"mkdir", op_mkdir, KEYBIT(K_PATH), WRITES_FS, check_file},
-	{"remove", op_remove, KEYBIT(K_PATH), WRITES_FS, NULL},
-	{"rename", op_rename, KEYBIT(K_PATH) | KEYBIT(K_PATH2), WRITES_FS, NULL},
+	{"exec", op_exec, KEYBIT(K_ARGV), SERVES, check_exec},
+	{"read", op_read, KEYBIT(K_PATH), SERVES, NULL},
+	{"write", op_write, KEYBIT(K_PATH), WRITES_FS | SERVES, check_file},
+	{"stat", op_stat, KEYBIT(K_PATH), SERVES, NULL},
+	{"list", op_list, KEYBIT(K_PATH), SERVES, NULL},
+	{"mkdir", op_mkdir, KEYBIT(K_PATH), WRITES_FS | SERVES, check_file},
+	{"remove", op_remove, KEYBIT(K_PATH), WRITES_FS | SERVES, NULL},
+	{"rename", op_rename, KEYBIT(K_PATH) | KEYBIT(K_PATH2), WRITES_FS | SERVES, NULL},
 	{"freeze", op_freeze, 0, QUIESCES, NULL},
 	{"thaw", op_thaw, 0, 0, NULL},
 	{"identity", op_identity, 0, 0, check_identity},
 	{"growfs", op_growfs, 0, WRITES_FS, NULL},
 	{"shutdown", op_shutdown, 0, 0, NULL},
+	{"seal", op_seal, 0, 0, NULL},
 };
 
 static const char *key_name(int k)
@@ -143,6 +159,10 @@ void ops_open(struct stream *s, const struct request *r)
 	 */
 	if ((op->flags & WRITES_FS) && agent_frozen) {
 		stream_fail(s, E_BUSY, "the filesystem is frozen", 0);
+		return;
+	}
+	if ((op->flags & SERVES) && agent_sealed) {
+		stream_fail(s, E_SEALED, "this VM awaits its own identity", 0);
 		return;
 	}
 	if ((op->flags & QUIESCES) && streams_writing()) {

@@ -10,6 +10,8 @@ struct stream;
 
 /* Set while "/" is frozen; operations that would write to it are refused with BUSY. */
 extern bool agent_frozen;
+/* Set by `seal` in a template, cleared by a successful `identity`: a clone serves nothing before it has its own. */
+extern bool agent_sealed;
 
 /* Runs the OPEN request r on the fresh stream s, which it ends or hands to a stream kind. */
 void ops_open(struct stream *s, const struct request *r);

@@ -80,5 +80,6 @@ enum key {
 #define E_SPAWN_FAILED "SPAWN_FAILED"
 #define E_IO "IO"
 #define E_NO_SUCH_USER "NO_SUCH_USER"
+#define E_SEALED "SEALED"
 
 #endif

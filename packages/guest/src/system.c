@@ -231,6 +231,7 @@ void op_identity(struct stream *s, const struct request *r)
 			return;
 		}
 	}
+	agent_sealed = false;
 	stream_done_empty(s);
 }
 

@@ -333,6 +333,16 @@ class Suite:
         cwd = bytes(self.exec(['pwd'], ('USER', 'root'), ('CWD', '/tmp'))['out'][1])
         expect(cwd == b'/tmp\n', repr(cwd))
 
+    def test_seal(self):
+        done(self.op('seal'))
+        error(self.exec(['true']), 'SEALED')
+        error(self.op('stat', ('PATH', '/')), 'SEALED')
+        done(self.op('ping'))  # the host's own operations still answer
+        error(self.op('identity', ('HOSTNAME', '')), 'BAD_REQUEST')  # a failed identity leaves it sealed
+        error(self.exec(['true']), 'SEALED')
+        done(self.op('identity', ('HOSTNAME', 'clone-1')))
+        done(self.exec(['true']))
+
     def test_stdin_cat(self):
         data = random.randbytes(3 * 1024 * 1024 + 17)
         r = self.exec(['cat'], stdin=data)

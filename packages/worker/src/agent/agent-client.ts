@@ -245,6 +245,11 @@ export class AgentClient {
     await this.request([[Key.OP, 'thaw']]);
   }
 
+  /** Seals a template-to-be: its clones refuse exec and file operations until their own `setIdentity`. */
+  async seal(): Promise<void> {
+    await this.request([[Key.OP, 'seal']]);
+  }
+
   /** Grows the root ext4 online to the size of its (grown) disk; resolves with the new size in bytes. */
   async growRootFs(): Promise<number> {
     return (await this.request([[Key.OP, 'growfs']])).number(Key.SIZE) ?? 0;

@@ -11,6 +11,7 @@ const CODE_BY_AGENT_CODE: Record<string, ErrorCode> = {
   NO_SPACE: 'GUEST_DISK_FULL',
   SPAWN_FAILED: 'COMMAND_NOT_FOUND',
   NO_SUCH_USER: 'VALIDATION_ERROR',
+  SEALED: 'BUNKER_NOT_RUNNING',
 };
 
 /** An ERROR frame from the agent, translated where it enters into the platform's codes. */

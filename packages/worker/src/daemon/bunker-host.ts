@@ -64,14 +64,25 @@ export class BunkerHost {
   /** Keeps a VM as the bunker's, and reports it should it end unasked. */
   private keep(bunkerId: string, vm: RuntimeVm): void {
     this.vms.set(bunkerId, vm);
+    // A VM that did not take its identity stays sealed and serves nothing: it ends, and says why.
+    void vm.identified.catch(async (error: unknown) => {
+      if (this.vms.get(bunkerId) !== vm) return;
+      this.forget(bunkerId);
+      await vm.stop().catch(() => undefined);
+      this.onExited?.(bunkerId, `the VM did not take its identity: ${(error as Error).message}`);
+    });
     void vm.vm.exited.then((code) => {
       if (this.vms.get(bunkerId) !== vm) return; // stopped on purpose
-      this.vms.delete(bunkerId);
-      this.processes.delete(bunkerId);
-      this.shells.delete(bunkerId);
+      this.forget(bunkerId);
       void vm.stop().catch(() => undefined); // removes its files
       this.onExited?.(bunkerId, `the VMM exited${code === null ? '' : ` with ${code}`}`);
     });
+  }
+
+  private forget(bunkerId: string): void {
+    this.vms.delete(bunkerId);
+    this.processes.delete(bunkerId);
+    this.shells.delete(bunkerId);
   }
 
   /** Makes a claimed warm VM the bunker's: its identity, and its disk grown to the asked size. */
@@ -79,7 +90,7 @@ export class BunkerHost {
     try {
       await this.runtime.foreground(vm);
       const grow = launch.diskMb > currentDiskMb;
-      await this.runtime.personalise(vm, hostname, { diskMb: grow ? launch.diskMb : undefined, growFs: grow });
+      ({ identified: vm.identified } = await this.runtime.personalise(vm, hostname, { diskMb: grow ? launch.diskMb : undefined, growFs: grow }));
       await this.runtime.relabel(vm, launch.bunkerId);
       return vm;
     } catch (error) {

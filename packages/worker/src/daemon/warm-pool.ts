@@ -111,6 +111,10 @@ export class WarmPool {
             await vm.stop();
             break;
           }
+          await vm.identified.catch(async (error: unknown) => {
+            await vm.stop();
+            throw error;
+          });
           // A fresh VM's first command is slow under TCG: paid here, not by the claim.
           await this.runtime.warmUp(vm);
           pool.push(vm);
