@@ -66,7 +66,9 @@ export class BunkerHost {
     this.vms.set(bunkerId, vm);
     // A VM that did not take its identity stays sealed and serves nothing: it ends, and says why.
     void vm.identified.catch(async (error: unknown) => {
-      if (this.vms.get(bunkerId) !== vm) return;
+      // A VMM that died takes the agent link with it: then its exit is the reason to report.
+      const exited = await Promise.race([vm.vm.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref())]);
+      if (exited || this.vms.get(bunkerId) !== vm) return;
       this.forget(bunkerId);
       await vm.stop().catch(() => undefined);
       this.onExited?.(bunkerId, `the VM did not take its identity: ${(error as Error).message}`);
