@@ -6,3 +6,4 @@ export * from './schemas/common.js';
 export * from './schemas/platform.js';
 export * from './schemas/bunkers.js';
 export * from './worker-link.js';
+export * from './schemas/quotas.js';

@@ -21,6 +21,8 @@ export interface ControllerConfig {
   /** How often workers heartbeat, and after how long without one a worker's bunkers fail. */
   workerHeartbeatMs: number;
   workerStaleMs: number;
+  /** The platform's per-bunker ceilings, above every quota profile (unset: none). */
+  bunkerCeilings: { perBunkerMaxCpu?: number; perBunkerMaxMemory?: number; perBunkerMaxDisk?: number; perBunkerMaxGpu?: number };
 }
 
 /** Parses the environment; a bad value is a clear error naming the variable. */
@@ -48,6 +50,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControllerConf
     shutdownGraceMs: positiveInt(env, 'SCAIBUNKER_SHUTDOWN_GRACE_MS', 10_000),
     workerHeartbeatMs: positiveInt(env, 'SCAIBUNKER_WORKER_HEARTBEAT_MS', 5000),
     workerStaleMs: positiveInt(env, 'SCAIBUNKER_WORKER_STALE_MS', 20_000),
+    bunkerCeilings: Object.fromEntries(Object.entries({
+      perBunkerMaxCpu: 'SCAIBUNKER_MAX_BUNKER_CPU_MILLICORES', perBunkerMaxMemory: 'SCAIBUNKER_MAX_BUNKER_MEMORY_MB',
+      perBunkerMaxDisk: 'SCAIBUNKER_MAX_BUNKER_DISK_MB', perBunkerMaxGpu: 'SCAIBUNKER_MAX_BUNKER_GPU_COUNT',
+    }).filter(([, name]) => env[name] !== undefined && env[name] !== '').map(([key, name]) => [key, positiveInt(env, name, 0)])),
   };
 }
 

@@ -44,7 +44,7 @@ export async function startServer(config: ControllerConfig): Promise<RunningServ
     heartbeatIntervalMs: config.workerHeartbeatMs, staleAfterMs: config.workerStaleMs, startTimeoutMs: 120_000,
     log: { info: (obj, msg) => app?.log.info(obj, msg), warn: (obj, msg) => app?.log.warn(obj, msg) },
   });
-  const bunkers = new BunkerService(repos, workers, BUNKER_SERVICE_DEFAULTS);
+  const bunkers = new BunkerService(repos, workers, { ...BUNKER_SERVICE_DEFAULTS, ceilings: config.bunkerCeilings });
   workers.bindBunkers(bunkers);
   const reaper = new BunkerReaper(repos, bunkers, {
     intervalMs: 5000, provisioningTimeoutMs: BUNKER_SERVICE_DEFAULTS.startTimeoutMs + 60_000,

@@ -8,3 +8,4 @@ export * from './api-key-secret.js';
 export * from './cursor.js';
 export * from './bunkers/bunker-lifecycle.js';
 export * from './scheduling/placement.js';
+export * from './quotas/quota-policy.js';

@@ -98,6 +98,39 @@ export interface BunkersTable {
 }
 
 /** The whole database, as Kysely sees it. */
+export interface QuotaProfilesTable {
+  id: string;
+  tenant_id: string | null;
+  name: string;
+  description: string | null;
+  max_concurrent_bunkers: number | null;
+  max_persistent_bunkers: number | null;
+  max_cpu_millicores: number | null;
+  max_memory_mb: number | null;
+  max_disk_mb: number | null;
+  max_gpu_count: number | null;
+  per_bunker_max_cpu: number | null;
+  per_bunker_max_memory: number | null;
+  per_bunker_max_disk: number | null;
+  per_bunker_max_gpu: number | null;
+  scope_key: string;
+  created_at: string;
+  updated_at: string;
+}
+export interface QuotaAssignmentsTable { id: string; profile_id: string; tenant_id: string; target_kind: string; target_id: string; mode: string; created_at: string }
+export interface QuotaChargesTable {
+  bunker_id: string;
+  bucket: string;
+  bunkers: number;
+  persistent_bunkers: number;
+  cpu_millicores: number;
+  memory_mb: number;
+  disk_mb: number;
+  gpu_count: number;
+  charged_at: string;
+  released_at: string | null;
+}
+
 export interface Database {
   partners: PartnersTable;
   tenants: TenantsTable;
@@ -113,4 +146,7 @@ export interface Database {
   workers: WorkersTable;
   worker_images: WorkerImagesTable;
   bunkers: BunkersTable;
+  quota_profiles: QuotaProfilesTable;
+  quota_assignments: QuotaAssignmentsTable;
+  quota_charges: QuotaChargesTable;
 }

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { ScaiError, type Bunker, type CreateBunkerBody, type ExecBody, type ExecResult, type PermissionKey } from '@scaibunker/contracts';
-import { LIFECYCLE_DEFAULTS, newId, type Actor, type BunkerStatus, type LifecycleMode } from '@scaibunker/core';
+import { LIFECYCLE_DEFAULTS, newId, usageOf, type Actor, type BunkerStatus, type LifecycleMode, type QuotaCaps, type QuotaRefusal } from '@scaibunker/core';
 import type { BunkerFilter, BunkerRow, PageOptions, Repositories, TenantScope } from '@scaibunker/db';
 import { toExecRequest, type ExecRequest, type WorkerGateway } from './worker-gateway.js';
 
@@ -10,12 +10,14 @@ export interface BunkerServiceOptions {
   startTimeoutMs: number;
   execDefaultTimeoutS: number;
   execOutputCapBytes: number;
+  /** The platform's per-bunker ceilings, above every quota profile. */
+  ceilings: Partial<QuotaCaps>;
 }
 
 const DEFAULT_RESOURCES = { cpuMillicores: 1000, memoryMb: 512, diskMb: 1024 };
 
 /** The service's defaults: a start may take 2 minutes (a template build included), an exec 60 s, 1 MiB of each output kept. */
-export const BUNKER_SERVICE_DEFAULTS: BunkerServiceOptions = { startTimeoutMs: 120_000, execDefaultTimeoutS: 60, execOutputCapBytes: 1024 * 1024 };
+export const BUNKER_SERVICE_DEFAULTS: BunkerServiceOptions = { startTimeoutMs: 120_000, execDefaultTimeoutS: 60, execOutputCapBytes: 1024 * 1024, ceilings: {} };
 
 const LIFECYCLE_PERMISSION: Record<LifecycleMode, PermissionKey> = {
   ephemeral: 'scaibunker:create',
@@ -78,11 +80,16 @@ export class BunkerService {
       label_set: JSON.stringify(body.label_set ?? {}), env_vars: JSON.stringify(body.env_vars ?? {}),
       status: 'pending', failure_reason: null, created_at: now, updated_at: now, started_at: null, last_activity_at: now, ended_at: null,
     };
+    const quota = {
+      applicable: await this.repos.quotas.applicableFor(actor.userId, actor.tenantId),
+      usage: usageOf({ cpuMillicores: row.cpu_millicores, memoryMb: row.memory_mb, diskMb: row.disk_mb, gpuCount: row.gpu_count, persistent: lifecycle === 'persistent' }),
+      ceilings: this.options.ceilings,
+    };
     const placed = await this.repos.bunkers.place(row, {
       image: row.image, cpuMillicores: row.cpu_millicores, memoryMb: row.memory_mb, diskMb: row.disk_mb,
       gpuCount: row.gpu_count, gpuType: row.gpu_type, lazyPull: false,
-    });
-    if (!placed.ok) throw new ScaiError(placed.code, placed.reason);
+    }, quota);
+    if (!placed.ok) throw 'refusal' in placed ? quotaExceeded(placed.refusal) : new ScaiError(placed.code, placed.reason);
     await this.start(row.id, placed.workerId);
     return (await this.repos.bunkers.get(row.id, { all: true }))!;
   }
@@ -271,6 +278,23 @@ export class BunkerService {
     });
   }
 }
+
+/** BUNKER_QUOTA_EXCEEDED naming the profile, bucket and resource that refused the bunker. */
+function quotaExceeded(refusal: QuotaRefusal): ScaiError {
+  const field = FIELD_OF_RESOURCE[refusal.resource];
+  const where = refusal.profile ? `quota profile "${refusal.profile.name}" (${refusal.profile.id}), bucket ${refusal.bucket}` : 'the platform’s per-bunker ceiling';
+  const what = refusal.scope === 'per_bunker'
+    ? `allows at most ${refusal.cap} ${refusal.resource} per bunker; ${refusal.requested} asked`
+    : `caps ${refusal.resource} at ${refusal.cap}; ${refusal.current} in use, ${refusal.requested} more asked`;
+  return new ScaiError('BUNKER_QUOTA_EXCEEDED', `${where} ${what}.`, {
+    details: [{ field, message: `${refusal.scope === 'per_bunker' ? 'per-bunker' : 'total'} cap ${refusal.cap} (${refusal.resource}) of ${refusal.profile ? `profile ${refusal.profile.id}, bucket ${refusal.bucket}` : 'the platform'}` }],
+  });
+}
+
+/** The create field each quota resource is about. */
+const FIELD_OF_RESOURCE: Record<QuotaRefusal['resource'], string> = {
+  bunkers: 'bunker', persistent_bunkers: 'lifecycle_mode', cpu_millicores: 'cpu_millicores', memory_mb: 'memory_mb', disk_mb: 'disk_mb', gpu_count: 'gpu_count',
+};
 
 function isTenantAdmin(actor: Actor): boolean {
   return actor.role === 'super_admin' || actor.role === 'partner_admin' || actor.role === 'tenant_admin';

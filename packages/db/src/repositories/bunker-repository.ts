@@ -1,10 +1,24 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { choosePlacement, type PlacementRequest, type PlacementResult, type WorkerCandidate } from '@scaibunker/core';
+import { bucketsOf, checkQuota, choosePlacement, type ApplicableProfile, type PlacementRequest, type PlacementResult, type QuotaCaps, type QuotaRefusal, type QuotaUsage, type WorkerCandidate } from '@scaibunker/core';
 import type { BunkersTable, Database } from '../schema.js';
 import type { PageOptions, TenantScope } from './page-options.js';
+import { QuotaRepository } from './quota-repository.js';
 import { RESOURCE_HOLDING_STATUSES } from './worker-repository.js';
 
 export type BunkerRow = Selectable<BunkersTable>;
+
+/** What a new bunker is charged against: the profiles that apply to its owner, and the platform's per-bunker ceilings. */
+export interface QuotaCharge {
+  applicable: readonly ApplicableProfile[];
+  usage: QuotaUsage;
+  ceilings: Partial<QuotaCaps>;
+}
+
+/** A placement, or the quota that refused the bunker before any worker was looked at. */
+export type PlaceResult = PlacementResult | { ok: false; code: 'BUNKER_QUOTA_EXCEEDED'; refusal: QuotaRefusal };
+
+/** Statuses in which a bunker has ended: its quota charges are released on the way in. */
+const ENDED_STATUSES = new Set(['terminated', 'failed']);
 
 /** Filters of `GET /bunkers`. */
 export interface BunkerFilter {
@@ -20,13 +34,19 @@ export class BunkerRepository {
   ) {}
 
   /**
-   * Chooses a worker and records the bunker on it in one transaction, serialised across
-   * controllers (an advisory lock on PostgreSQL, the single writer on SQLite), so concurrent
-   * creates see each other's placements and never over-commit a worker.
+   * Checks the bunker against its quota, chooses a worker, records the bunker on it and
+   * charges every bucket, in one transaction serialised across controllers (an advisory lock
+   * on PostgreSQL, the single writer on SQLite): concurrent creates see each other's charges
+   * and placements, so they never overshoot a cap nor over-commit a worker.
    */
-  async place(row: Omit<BunkerRow, 'worker_id'>, request: PlacementRequest): Promise<PlacementResult> {
+  async place(row: Omit<BunkerRow, 'worker_id'>, request: PlacementRequest, quota?: QuotaCharge): Promise<PlaceResult> {
     return this.db.transaction().execute(async (trx) => {
       if (this.kind === 'postgres') await sql`select pg_advisory_xact_lock(hashtext('scaibunker.placement'))`.execute(trx);
+      const buckets = quota ? bucketsOf(quota.applicable) : [];
+      if (quota) {
+        const refusal = checkQuota(quota.usage, quota.applicable, await new QuotaRepository(this.db).usage(buckets, trx), quota.ceilings);
+        if (refusal) return { ok: false as const, code: 'BUNKER_QUOTA_EXCEEDED' as const, refusal };
+      }
       const workers = await trx.selectFrom('workers').selectAll().where('session_id', 'is not', null).execute();
       const ids = workers.map((w) => w.id);
       const [usageRows, imageRows] = ids.length === 0 ? [[], []] : await Promise.all([
@@ -46,7 +66,16 @@ export class BunkerRepository {
         };
       });
       const result = choosePlacement(request, candidates);
-      if (result.ok) await trx.insertInto('bunkers').values({ ...row, worker_id: result.workerId }).execute();
+      if (result.ok) {
+        await trx.insertInto('bunkers').values({ ...row, worker_id: result.workerId }).execute();
+        if (quota && buckets.length > 0) {
+          const u = quota.usage;
+          await trx.insertInto('quota_charges').values(buckets.map((bucket) => ({
+            bunker_id: row.id, bucket, bunkers: u.bunkers, persistent_bunkers: u.persistentBunkers, cpu_millicores: u.cpuMillicores,
+            memory_mb: u.memoryMb, disk_mb: u.diskMb, gpu_count: u.gpuCount, charged_at: row.created_at, released_at: null,
+          }))).execute();
+        }
+      }
       return result;
     });
   }
@@ -74,9 +103,19 @@ export class BunkerRepository {
    * resurrects a terminated bunker. Returns whether the row changed.
    */
   async transition(id: string, from: readonly string[], to: string, at: string, extra: Partial<Pick<BunkerRow, 'failure_reason' | 'started_at' | 'ended_at'>> = {}): Promise<boolean> {
-    const result = await this.db.updateTable('bunkers').set({ status: to, updated_at: at, ...extra })
-      .where('id', '=', id).where('status', 'in', from).executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    const move = async (db: Kysely<Database>) => {
+      const result = await db.updateTable('bunkers').set({ status: to, updated_at: at, ...extra })
+        .where('id', '=', id).where('status', 'in', from).executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    };
+    if (!ENDED_STATUSES.has(to)) return move(this.db);
+    // Ending releases the bunker's quota in the same transaction: no bucket ever counts a
+    // bunker that has ended, nor forgets one that has not. Released once, whoever ends it.
+    return this.db.transaction().execute(async (trx) => {
+      const moved = await move(trx);
+      if (moved) await trx.updateTable('quota_charges').set({ released_at: at }).where('bunker_id', '=', id).where('released_at', 'is', null).execute();
+      return moved;
+    });
   }
 
   async touch(id: string, at: string): Promise<void> {

@@ -10,6 +10,7 @@ import { PartnerRepository } from './partner-repository.js';
 import { TenantRepository } from './tenant-repository.js';
 import { UserRepository } from './user-repository.js';
 import { WorkerRepository } from './worker-repository.js';
+import { QuotaRepository } from './quota-repository.js';
 
 /** Every repository of the platform, over one database. */
 export interface Repositories {
@@ -23,6 +24,7 @@ export interface Repositories {
   audit: AuditRepository;
   workers: WorkerRepository;
   bunkers: BunkerRepository;
+  quotas: QuotaRepository;
 }
 
 export function createRepositories(db: Kysely<Database>, kind: 'sqlite' | 'postgres'): Repositories {
@@ -37,6 +39,7 @@ export function createRepositories(db: Kysely<Database>, kind: 'sqlite' | 'postg
     audit: new AuditRepository(db),
     workers: new WorkerRepository(db),
     bunkers: new BunkerRepository(db, kind),
+    quotas: new QuotaRepository(db),
   };
 }
 
@@ -49,4 +52,6 @@ export type { TenantRow } from './tenant-repository.js';
 export type { UserRow } from './user-repository.js';
 export type { WorkerRow, WorkerRegistration, WorkerUsage } from './worker-repository.js';
 export { RESOURCE_HOLDING_STATUSES } from './worker-repository.js';
-export type { BunkerRow, BunkerFilter } from './bunker-repository.js';
+export type { BunkerRow, BunkerFilter, QuotaCharge, PlaceResult } from './bunker-repository.js';
+export type { QuotaProfileRow, QuotaAssignmentRow, QuotaCapColumns, ProfileScope } from './quota-repository.js';
+export { toProfile } from './quota-repository.js';

@@ -9,6 +9,7 @@ import { moduleStateFor } from '../modules/module-access.js';
 import type { BunkerService } from '../../bunkers/bunker-service.js';
 import { bunkersRoutes } from './bunkers-routes.js';
 import { workersRoutes } from './workers-routes.js';
+import { quotaRoutes } from './quota-routes.js';
 import { filesRoutes } from './files-routes.js';
 import { processesRoutes } from './processes-routes.js';
 import { shellRoute } from './shell-route.js';
@@ -39,6 +40,7 @@ export const scaibunkerModule: FastifyPluginAsyncTypebox<{ repos: Repositories; 
 
   await app.register(bunkersRoutes, { repos, bunkers });
   await app.register(workersRoutes, { repos });
+  await app.register(quotaRoutes, { repos });
   await app.register(filesRoutes, { repos, bunkers });
   await app.register(processesRoutes, { repos, bunkers });
   await app.register(shellRoute, { repos, bunkers });

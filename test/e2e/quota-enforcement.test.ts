@@ -1,0 +1,73 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, startServer, type RunningServer } from '@scaibunker/controller';
+import { createTestDatabase } from '@scaibunker/db/testing';
+import { DEFAULT_CACHE_DIR, VmRuntime, WorkerDaemon } from '@scaibunker/worker';
+
+/** Quotas through the API with real microVMs: exact under a burst of creates, released when bunkers end. */
+describe('quota enforcement on bunker creates', () => {
+  let server: RunningServer;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let daemon: WorkerDaemon;
+  let adminKey: string;
+
+  const call = async (method: string, path: string, body: unknown, key: string) => {
+    const response = await fetch(`${server.url}${path}`, {
+      method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: (await response.json()) as { status: string; data?: any; error?: { code: string; message: string; details?: { field: string }[] } } };
+  };
+  const B = '/v1/modules/scaibunker';
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-quota-'));
+    server = await startServer({ ...loadConfig({ SCAIBUNKER_DATA_DIR: dataDir, SCAIBUNKER_LISTEN: '127.0.0.1:0', SCAIBUNKER_LOG_LEVEL: 'silent', SCAIBUNKER_MAX_BUNKER_MEMORY_MB: '2048' }), database: database.config });
+    adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+    const runtime = await VmRuntime.open({ dataDir: join(dataDir, 'worker'), cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL });
+    // Capacity for the whole burst: what is measured is the quota, not placement.
+    daemon = new WorkerDaemon({ controllerUrl: server.url, token: await server.localWorkerToken(), runtime, version: 'test', log: { info: () => undefined, warn: () => undefined }, cpuMillicores: 1_000_000, memoryMb: 1_000_000, diskMb: 1_000_000 });
+    await daemon.start();
+  }, 180_000);
+  afterAll(async () => {
+    await daemon?.stop();
+    await server?.close();
+    await database?.close();
+  });
+
+  it('lets exactly 5 of 50 concurrent creates run under max_concurrent_bunkers 5, names the cap it hit, and reads 0 once they end', async () => {
+    const user = (await call('POST', '/v1/users', { email: 'burst@example.test', display_name: 'Burst', role: 'tenant_user' }, adminKey)).body.data;
+    const key = (await call('POST', '/v1/api-keys', { name: 'burst', user_id: user.id }, adminKey)).body.data.secret as string;
+    const profile = (await call('POST', `${B}/quota-profiles`, { name: 'five', max_concurrent_bunkers: 5, per_bunker_max_memory: 256 }, adminKey)).body.data;
+    expect((await call('POST', `${B}/quota-profiles/${profile.id}/assignments`, { target_kind: 'user', target_id: user.id }, adminKey)).status).toBe(201);
+
+    const tooLarge = await call('POST', `${B}/bunkers`, { image: 'minimal', memory_mb: 512 }, key);
+    expect(tooLarge.status).toBe(429);
+    expect(tooLarge.body.error).toMatchObject({ code: 'BUNKER_QUOTA_EXCEEDED', details: [{ field: 'memory_mb' }] });
+    expect(tooLarge.body.error!.message).toContain('"five"');
+    const overCeiling = await call('POST', `${B}/bunkers`, { image: 'minimal', memory_mb: 4096 }, key);
+    expect(overCeiling.body.error!.message).toContain('platform');
+
+    const results = await Promise.all(Array.from({ length: 50 }, () => call('POST', `${B}/bunkers`, { image: 'minimal', memory_mb: 128, disk_mb: 256 }, key)));
+    const created = results.filter((r) => r.status === 201);
+    expect(created).toHaveLength(5);
+    expect(created.every((r) => r.body.data.status === 'running')).toBe(true);
+    const refused = results.filter((r) => r.status !== 201);
+    expect(refused.every((r) => r.status === 429 && r.body.error?.code === 'BUNKER_QUOTA_EXCEEDED')).toBe(true);
+    expect(refused[0]!.body.error!.message).toMatch(new RegExp(`"five" \\(${profile.id}\\), bucket user:${user.id} caps bunkers at 5`));
+
+    const [during] = (await call('GET', `${B}/quota-profiles/usage`, undefined, key)).body.data;
+    expect(during).toMatchObject({ profile_name: 'five', bucket: `user:${user.id}`, usage: { bunkers: 5, memory_mb: 640, disk_mb: 1280 }, cap: { bunkers: 5 }, headroom: { bunkers: 0 } });
+
+    // Paused bunkers keep their quota; ended ones give it back.
+    const first = created[0]!.body.data.id as string;
+    expect((await call('POST', `${B}/bunkers/${first}/pause`, undefined, key)).body.data.status).toBe('paused');
+    expect((await call('GET', `${B}/quota-profiles/usage`, undefined, key)).body.data[0].usage.bunkers).toBe(5);
+    await Promise.all(created.map((r) => call('DELETE', `${B}/bunkers/${r.body.data.id}`, undefined, key)));
+    const [after] = (await call('GET', `${B}/quota-profiles/usage`, undefined, key)).body.data;
+    expect(after.usage).toEqual({ bunkers: 0, persistent_bunkers: 0, cpu_millicores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0 });
+  }, 180_000);
+});
