@@ -6,6 +6,7 @@ import { CP_COMMANDS } from './commands/cp.js';
 import { EXEC_COMMANDS } from './commands/exec.js';
 import { PLATFORM_COMMANDS, type Command, type CommandContext } from './commands/platform.js';
 import { PROCESS_COMMANDS } from './commands/processes.js';
+import { QUOTA_COMMANDS } from './commands/quotas.js';
 import { serve } from './commands/serve.js';
 import { SHELL_COMMANDS } from './commands/shell.js';
 import { VM_COMMANDS } from './commands/vm.js';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   ...CP_COMMANDS,
   ...SHELL_COMMANDS,
   ...WORKER_COMMANDS,
+  ...QUOTA_COMMANDS,
   ...VM_COMMANDS,
 };
 

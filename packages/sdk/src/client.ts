@@ -7,6 +7,7 @@ import { BunkerShell, type ShellOptions } from './bunker-shell.js';
 import { FilesApi } from './files-api.js';
 import { HttpTransport, type ClientOptions, type Page } from './http-transport.js';
 import { ProcessesApi, type ProcessEvent } from './processes-api.js';
+import { QuotasApi } from './quotas-api.js';
 
 /** Paging options of every list. */
 export interface ListOptions {
@@ -64,11 +65,14 @@ export class ScaiBunkerClient {
   readonly processes: ProcessesApi;
   /** Files inside a bunker: write, read, list, stat, remove, mkdir (reads and writes stream). */
   readonly files: FilesApi;
+  /** Quota profiles, their assignments to users and groups, and usage against them. */
+  readonly quotas: QuotasApi;
 
   constructor(options: ClientOptions = {}) {
     this.http = new HttpTransport(options);
     this.processes = new ProcessesApi(this.http);
     this.files = new FilesApi(this.http);
+    this.quotas = new QuotasApi(this.http);
   }
 
   /** Liveness, version, mode and database kind (no key needed). @example await client.health() */

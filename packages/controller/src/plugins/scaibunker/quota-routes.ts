@@ -80,6 +80,10 @@ export const quotaRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
     },
   }, async (request) => {
     const actor = actorOf(request);
+    // Spec §3: scaibunker:create reads its own quota usage.
+    if (!actor.permissions.has('scaibunker:create') && !actor.permissions.has(TENANT) && !actor.permissions.has(PLATFORM)) {
+      throw new ScaiError('AUTHZ_PERMISSION_DENIED', 'Reading quota usage needs scaibunker:create.');
+    }
     let userId = actor.userId;
     let tenantId = actor.tenantId;
     if (request.query.user_id && request.query.user_id !== actor.userId) {
