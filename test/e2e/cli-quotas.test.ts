@@ -129,4 +129,14 @@ describe('scaibunker quota against a real server', () => {
     expect(noTarget.stderr).toContain('exactly one of --user USER_ID or --group GROUP_ID');
     expect((await json(['quota', 'list'])).map((p: { name: string }) => p.name)).toEqual(['gpu-pool']);
   });
+  it('reads accounting with `usage`: a period header and a table, JSON with --json, and a clear error for a bad date', async () => {
+    const table = await cli(['usage', '--by', 'tenant', '--from', '2026-01-01', '--to', '2026-02-01']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain('2026-01-01T00:00:00.000Z → 2026-02-01T00:00:00.000Z, per tenant');
+    expect(table.stdout).toContain('RUNNING_H');
+    expect(await json(['usage', '--from', '2026-01-01', '--to', '2026-02-01'])).toEqual({ from: '2026-01-01T00:00:00.000Z', to: '2026-02-01T00:00:00.000Z', group_by: 'bunker', rows: [] });
+    const bad = await cli(['usage', '--from', 'last tuesday']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--from must be a date or timestamp');
+  });
 });

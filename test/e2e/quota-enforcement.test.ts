@@ -70,4 +70,39 @@ describe('quota enforcement on bunker creates', () => {
     const [after] = (await call('GET', `${B}/quota-profiles/usage`, undefined, key)).body.data;
     expect(after.usage).toEqual({ bunkers: 0, persistent_bunkers: 0, cpu_millicores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0 });
   }, 180_000);
+
+  it('accounts a bunker that ran a known time: running time with its resources, paused time apart, rolled up per user and tenant', async () => {
+    const created = await call('POST', `${B}/bunkers`, { image: 'minimal', memory_mb: 256, cpu_millicores: 500, disk_mb: 512 }, adminKey);
+    const runningFrom = Date.now();
+    const id = created.body.data.id as string;
+    await new Promise((r) => setTimeout(r, 1500));
+    await call('POST', `${B}/bunkers/${id}/pause`, undefined, adminKey);
+    const pausedFrom = Date.now();
+    await new Promise((r) => setTimeout(r, 1000));
+    await call('POST', `${B}/bunkers/${id}/resume`, undefined, adminKey);
+    const resumedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 500));
+    await call('DELETE', `${B}/bunkers/${id}`, undefined, adminKey);
+    const endedAt = Date.now();
+
+    const report = (await call('GET', `${B}/usage?bunker_id=${id}`, undefined, adminKey)).body.data;
+    expect(report.rows).toHaveLength(1);
+    const [row] = report.rows;
+    const ranS = (pausedFrom - runningFrom + endedAt - resumedAt) / 1000;
+    // The segments are cut by the transitions themselves: the client's clock brackets them to
+    // within its own request latencies.
+    expect(Math.abs(row.running.seconds - ranS)).toBeLessThan(0.4);
+    expect(Math.abs(row.paused.seconds - (resumedAt - pausedFrom) / 1000)).toBeLessThan(0.4);
+    expect(row.running.cpu_millicore_seconds).toBeCloseTo(row.running.seconds * 500, 0);
+    expect(row.running.memory_mb_seconds).toBeCloseTo(row.running.seconds * 256, 0);
+    expect(row.paused.memory_mb_seconds).toBeCloseTo(row.paused.seconds * 256, 0);
+
+    // Once ended it no longer grows; a period before it shows nothing.
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await call('GET', `${B}/usage?bunker_id=${id}`, undefined, adminKey)).body.data.rows[0].running.seconds).toBe(row.running.seconds);
+    expect((await call('GET', `${B}/usage?bunker_id=${id}&to=${new Date(runningFrom - 60_000).toISOString()}&from=${new Date(runningFrom - 120_000).toISOString()}`, undefined, adminKey)).body.data.rows).toEqual([]);
+    const byTenant = (await call('GET', `${B}/usage?group_by=tenant`, undefined, adminKey)).body.data.rows;
+    expect(byTenant.every((r: { bunker_id?: string; user_id?: string }) => r.bunker_id === undefined && r.user_id === undefined)).toBe(true);
+    expect(byTenant.reduce((sum: number, r: { running: { seconds: number } }) => sum + r.running.seconds, 0)).toBeGreaterThanOrEqual(row.running.seconds);
+  }, 120_000);
 });

@@ -7,6 +7,7 @@ import { EXEC_COMMANDS } from './commands/exec.js';
 import { PLATFORM_COMMANDS, type Command, type CommandContext } from './commands/platform.js';
 import { PROCESS_COMMANDS } from './commands/processes.js';
 import { QUOTA_COMMANDS } from './commands/quotas.js';
+import { USAGE_COMMANDS } from './commands/usage.js';
 import { serve } from './commands/serve.js';
 import { SHELL_COMMANDS } from './commands/shell.js';
 import { VM_COMMANDS } from './commands/vm.js';
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, Command> = {
   ...SHELL_COMMANDS,
   ...WORKER_COMMANDS,
   ...QUOTA_COMMANDS,
+  ...USAGE_COMMANDS,
   ...VM_COMMANDS,
 };
 

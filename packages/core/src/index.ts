@@ -9,3 +9,4 @@ export * from './cursor.js';
 export * from './bunkers/bunker-lifecycle.js';
 export * from './scheduling/placement.js';
 export * from './quotas/quota-policy.js';
+export * from './accounting/usage-ledger.js';

@@ -131,6 +131,20 @@ export interface QuotaChargesTable {
   released_at: string | null;
 }
 
+export interface UsageSegmentsTable {
+  bunker_id: string;
+  tenant_id: string;
+  user_id: string;
+  /** `running` or `paused`. */
+  state: string;
+  started_at: string;
+  ended_at: string | null;
+  cpu_millicores: number;
+  memory_mb: number;
+  disk_mb: number;
+  gpu_count: number;
+}
+
 export interface Database {
   partners: PartnersTable;
   tenants: TenantsTable;
@@ -149,4 +163,5 @@ export interface Database {
   quota_profiles: QuotaProfilesTable;
   quota_assignments: QuotaAssignmentsTable;
   quota_charges: QuotaChargesTable;
+  usage_segments: UsageSegmentsTable;
 }

@@ -1,7 +1,7 @@
 import type {
   ApiKey, AuditEntry, Bunker, BunkerListQuery, CreateApiKeyBody, CreateBunkerBody, CreatedApiKey, CreateGroupBody, CreatePartnerBody,
   CreateTenantBody, CreateUserBody, CreateWorkerBody, ExecBody, ExecResult, Group, Health, Me, ModuleState, Partner, PermissionKey,
-  Permissions, Tenant, UpdateUserBody, User, Worker,
+  Permissions, Tenant, UpdateUserBody, UsageReport, User, Worker,
 } from '@scaibunker/contracts';
 import { BunkerShell, type ShellOptions } from './bunker-shell.js';
 import { FilesApi } from './files-api.js';
@@ -47,6 +47,16 @@ export interface CallOptions {
 /** What a command runs with when its output streams or it runs in the background. */
 export type StartBody = Omit<ExecBody, 'background'>;
 
+/** The query of `client.usage` (all optional; ISO timestamps). */
+export interface UsageQuery {
+  from?: string;
+  to?: string;
+  group_by?: 'bunker' | 'user' | 'tenant';
+  tenant_id?: string;
+  user_id?: string;
+  bunker_id?: string;
+}
+
 const enc = encodeURIComponent;
 const BUNKERS = '/v1/modules/scaibunker/bunkers';
 const WORKERS = '/v1/modules/scaibunker/workers';
@@ -83,6 +93,15 @@ export class ScaiBunkerClient {
   /** The caller's user, tenant, role and effective permissions. @example (await client.me()).permissions */
   me(): Promise<Me> {
     return this.http.data('GET', '/v1/me');
+  }
+
+  /**
+   * Accounting: usage over a period (default: this month so far) per bunker, user or tenant,
+   * running time with what it held and paused time apart.
+   * @example (await client.usage({ group_by: 'user' })).rows
+   */
+  usage(query: UsageQuery = {}): Promise<UsageReport> {
+    return this.http.data('GET', '/v1/modules/scaibunker/usage', { query: { ...query } });
   }
 
   /** Partners (super admins create them). @example await client.partners.create({ slug: 'acme', name: 'Acme' }) */

@@ -1,5 +1,5 @@
 export {
-  ScaiBunkerClient, type ListOptions, type ModuleScope, type ModuleSettingResult, type ModuleConfig, type CreatedWorker, type CallOptions, type StartBody,
+  ScaiBunkerClient, type ListOptions, type ModuleScope, type ModuleSettingResult, type ModuleConfig, type CreatedWorker, type CallOptions, type StartBody, type UsageQuery,
 } from './client.js';
 export { type ClientOptions, type Page, type BodyBytes } from './http-transport.js';
 export { ProcessesApi, type ProcessEvent, type ProcessExit, type OutputOptions } from './processes-api.js';
@@ -10,4 +10,5 @@ export {
   ScaiError, ERROR_CATALOGUE, type ErrorCode, type ErrorDetail,
   type Bunker, type BunkerListQuery, type CreateBunkerBody, type ExecBody, type ExecResult, type Worker, type CreateWorkerBody, type ProcessInfo,
   type QuotaProfile, type QuotaAssignment, type QuotaUsageRow, type CreateQuotaProfileBody, type UpdateQuotaProfileBody, type CreateQuotaAssignmentBody,
+  type UsageReport,
 } from '@scaibunker/contracts';

@@ -89,3 +89,30 @@ export type QuotaUsageRow = Static<typeof QuotaUsageRow>;
 export const QuotaUsageQuery = Type.Object({
   user_id: Type.Optional(Id('user')),
 }, { additionalProperties: false });
+
+/** Accounting (spec §2, ours): `GET /usage`. */
+export const UsageQuery = Type.Object({
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'Start of the period (default: the first of this month, UTC).' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'End of the period, exclusive (default: now).' })),
+  group_by: Type.Optional(Type.Union([Type.Literal('bunker'), Type.Literal('user'), Type.Literal('tenant')], { description: 'Default: bunker.' })),
+  tenant_id: Type.Optional(Id('tenant')),
+  user_id: Type.Optional(Id('user')),
+  bunker_id: Type.Optional(Id('bunker')),
+}, { additionalProperties: false });
+
+const RunningUsage = Type.Object({ seconds: Type.Number(), cpu_millicore_seconds: Type.Number(), memory_mb_seconds: Type.Number(), disk_mb_seconds: Type.Number(), gpu_seconds: Type.Number() });
+const PausedUsage = Type.Object({ seconds: Type.Number(), memory_mb_seconds: Type.Number(), disk_mb_seconds: Type.Number() });
+
+export const UsageReport = Type.Object({
+  from: Timestamp,
+  to: Timestamp,
+  group_by: Type.String(),
+  rows: Type.Array(Type.Object({
+    tenant_id: Type.String(),
+    user_id: Type.Optional(Type.String()),
+    bunker_id: Type.Optional(Type.String()),
+    running: RunningUsage,
+    paused: PausedUsage,
+  })),
+});
+export type UsageReport = Static<typeof UsageReport>;

@@ -19,6 +19,8 @@ export type PlaceResult = PlacementResult | { ok: false; code: 'BUNKER_QUOTA_EXC
 
 /** Statuses in which a bunker has ended: its quota charges are released on the way in. */
 const ENDED_STATUSES = new Set(['terminated', 'failed']);
+/** Statuses whose time is accounted (a usage segment each). */
+const METERED_STATUSES = new Set(['running', 'paused']);
 
 /** Filters of `GET /bunkers`. */
 export interface BunkerFilter {
@@ -108,13 +110,22 @@ export class BunkerRepository {
         .where('id', '=', id).where('status', 'in', from).executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     };
-    if (!ENDED_STATUSES.has(to)) return move(this.db);
-    // Ending releases the bunker's quota in the same transaction: no bucket ever counts a
-    // bunker that has ended, nor forgets one that has not. Released once, whoever ends it.
+    if (!ENDED_STATUSES.has(to) && !METERED_STATUSES.has(to)) return move(this.db);
+    // The books move with the status, in one transaction: the usage segment of the state left
+    // is closed and the next one opened, and ending releases the quota charges. Whoever makes
+    // the transition (a request, the reaper, a lost worker), it happens exactly once.
     return this.db.transaction().execute(async (trx) => {
-      const moved = await move(trx);
-      if (moved) await trx.updateTable('quota_charges').set({ released_at: at }).where('bunker_id', '=', id).where('released_at', 'is', null).execute();
-      return moved;
+      if (!(await move(trx))) return false;
+      await trx.updateTable('usage_segments').set({ ended_at: at }).where('bunker_id', '=', id).where('ended_at', 'is', null).execute();
+      if (METERED_STATUSES.has(to)) {
+        const b = await trx.selectFrom('bunkers').select(['tenant_id', 'owner_user_id', 'cpu_millicores', 'memory_mb', 'disk_mb', 'gpu_count']).where('id', '=', id).executeTakeFirstOrThrow();
+        await trx.insertInto('usage_segments').values({
+          bunker_id: id, tenant_id: b.tenant_id, user_id: b.owner_user_id, state: to, started_at: at, ended_at: null,
+          cpu_millicores: b.cpu_millicores, memory_mb: b.memory_mb, disk_mb: b.disk_mb, gpu_count: b.gpu_count,
+        }).execute();
+      }
+      if (ENDED_STATUSES.has(to)) await trx.updateTable('quota_charges').set({ released_at: at }).where('bunker_id', '=', id).where('released_at', 'is', null).execute();
+      return true;
     });
   }
 

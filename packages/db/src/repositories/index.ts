@@ -11,6 +11,7 @@ import { TenantRepository } from './tenant-repository.js';
 import { UserRepository } from './user-repository.js';
 import { WorkerRepository } from './worker-repository.js';
 import { QuotaRepository } from './quota-repository.js';
+import { UsageRepository } from './usage-repository.js';
 
 /** Every repository of the platform, over one database. */
 export interface Repositories {
@@ -25,6 +26,7 @@ export interface Repositories {
   workers: WorkerRepository;
   bunkers: BunkerRepository;
   quotas: QuotaRepository;
+  usage: UsageRepository;
 }
 
 export function createRepositories(db: Kysely<Database>, kind: 'sqlite' | 'postgres'): Repositories {
@@ -40,6 +42,7 @@ export function createRepositories(db: Kysely<Database>, kind: 'sqlite' | 'postg
     workers: new WorkerRepository(db),
     bunkers: new BunkerRepository(db, kind),
     quotas: new QuotaRepository(db),
+    usage: new UsageRepository(db),
   };
 }
 
