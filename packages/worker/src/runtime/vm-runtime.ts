@@ -163,11 +163,13 @@ export class VmRuntime {
    * in a template it also leaves the agent's account cache and the shell's pages in memory.
    */
   async warmUp(running: RunningVm): Promise<void> {
-    // Best effort: an image may have no shell (its users then pay the first exec themselves).
-    const proc = running.agent.exec({ argv: ['sh', '-c', 'echo'], ...runAs(undefined) });
-    proc.stdout.resume();
-    proc.stderr.resume();
-    await proc.result.catch(() => undefined);
+    // Best effort: an image may have no shell or echo (its users then pay the first exec).
+    for (const argv of [['sh', '-c', 'true'], ['echo']]) {
+      const proc = running.agent.exec({ argv, ...runAs(undefined) });
+      proc.stdout.resume();
+      proc.stderr.resume();
+      await proc.result.catch(() => undefined);
+    }
   }
 
   /** Standby VMMs waiting per restore shape. */
