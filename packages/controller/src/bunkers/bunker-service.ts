@@ -90,14 +90,14 @@ export class BunkerService {
       gpuCount: row.gpu_count, gpuType: row.gpu_type, lazyPull: false,
     }, quota);
     if (!placed.ok) throw 'refusal' in placed ? quotaExceeded(placed.refusal) : new ScaiError(placed.code, placed.reason);
-    await this.start(row.id, placed.workerId);
+    await this.start({ ...row, worker_id: placed.workerId }, placed.workerId);
     return (await this.repos.bunkers.get(row.id, { all: true }))!;
   }
 
   /** pending → provisioning → running on the placed worker, or failed with the reason. */
-  private async start(bunkerId: string, workerId: string): Promise<void> {
+  private async start(bunker: BunkerRow, workerId: string): Promise<void> {
+    const bunkerId = bunker.id;
     await this.repos.bunkers.transition(bunkerId, ['pending'], 'provisioning', new Date().toISOString());
-    const bunker = (await this.repos.bunkers.get(bunkerId, { all: true }))!;
     try {
       await withTimeout(this.workers.startBunker(workerId, {
         bunkerId, image: bunker.image, cpuMillicores: bunker.cpu_millicores, memoryMb: bunker.memory_mb, diskMb: bunker.disk_mb,
@@ -160,28 +160,34 @@ export class BunkerService {
   }
 
   async exec(actor: Actor, bunker: BunkerRow, body: ExecBody): Promise<ExecResult> {
-    const request = await this.execRequest(actor, bunker, body);
-    const result = await this.workers.exec(bunker.worker_id!, bunker.id, request);
-    await this.repos.bunkers.touch(bunker.id, new Date().toISOString());
-    return result;
+    const request = this.execRequest(actor, bunker, body);
+    // Activity at the start (so a long command counts against idleness) and at the end; the
+    // first is written while the command runs, not before it.
+    const started = this.repos.bunkers.touch(bunker.id, new Date().toISOString());
+    try {
+      return await this.workers.exec(bunker.worker_id!, bunker.id, request);
+    } finally {
+      await started;
+      await this.repos.bunkers.touch(bunker.id, new Date().toISOString());
+    }
   }
 
   /** Starts a process whose output is NDJSON events: attached to the answer, or in the background. */
   async startProcess(actor: Actor, bunker: BunkerRow, body: ExecBody): Promise<{ pid: number; output?: Readable }> {
-    const request = await this.execRequest(actor, bunker, body);
+    const request = this.execRequest(actor, bunker, body);
+    await this.repos.bunkers.touch(bunker.id, new Date().toISOString());
     // A background process runs until it ends or the bunker does, unless a timeout is asked for.
     if (body.background && body.timeout_s === undefined) request.timeoutS = 0;
     return this.workers.startProcess(bunker.worker_id!, bunker.id, request, body.background === true);
   }
 
-  /** Checks an exec (permission, root, state), counts it as activity, and builds the worker's request. */
-  private async execRequest(actor: Actor, bunker: BunkerRow, body: ExecBody): Promise<ExecRequest> {
+  /** Checks an exec (permission, root, state) and builds the worker's request. */
+  private execRequest(actor: Actor, bunker: BunkerRow, body: ExecBody): ExecRequest {
     this.requireActing(actor, bunker, 'scaibunker:execute');
     if (body.user === 'root' || body.user === '0') {
       if (!actor.permissions.has('scaibunker:root')) throw new ScaiError('AUTHZ_PERMISSION_DENIED', 'Running as root needs scaibunker:root.');
     }
     if (bunker.status !== 'running') throw new ScaiError('BUNKER_NOT_RUNNING', `The bunker is ${bunker.status}.`);
-    await this.repos.bunkers.touch(bunker.id, new Date().toISOString());
     return toExecRequest(body, JSON.parse(bunker.env_vars) as Record<string, string>, {
       timeoutS: this.options.execDefaultTimeoutS, outputCapBytes: this.options.execOutputCapBytes,
     });

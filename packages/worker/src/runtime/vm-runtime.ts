@@ -207,8 +207,11 @@ export class VmRuntime {
 
   /** Writes a VM's record (root's, 0600, beside the jail-owned files: the VMM cannot rewrite who it is). */
   private async record(vm: RuntimeVm): Promise<void> {
-    const record: VmRecord = { spec: vm.spec, pid: vm.vm.pid, startedFrom: vm.startedFrom, label: vm.label };
-    await writeFile(join(vm.spec.workDir, 'vm.json'), JSON.stringify(record), { mode: 0o600 });
+    await this.writeRecord({ spec: vm.spec, pid: vm.vm.pid, startedFrom: vm.startedFrom, label: vm.label });
+  }
+
+  private async writeRecord(record: VmRecord): Promise<void> {
+    await writeFile(join(record.spec.workDir, 'vm.json'), JSON.stringify(record), { mode: 0o600 });
   }
 
   /**
@@ -275,9 +278,13 @@ export class VmRuntime {
     const standby = standbyShape ? this.standbys.take(standbyShape) : undefined;
     const vm = standby ?? await this.createVm({ ...shape, ...(request.hostname ? { hostname: request.hostname } : {}) }, disk);
     try {
+      // A standby's pid is known before its restore: its record is written meanwhile.
+      let recorded: Promise<void> | undefined;
       if (standby) {
         if (request.hostname) standby.spec.hostname = request.hostname;
         if (!shape.background) await this.foregroundSpec(standby.spec);
+        recorded = this.writeRecord({ spec: standby.spec, pid: standby.prepared.vm.pid, startedFrom: 'template', label: request.label });
+        recorded.catch(() => undefined);
       }
       const running = standby ? await this.launcher.restorePrepared(vm.spec, standby.prepared, template!.statePath, vm.freshDisk)
         : template ? await this.launcher.restore(vm.spec, template.statePath, vm.freshDisk) : await this.launcher.boot(vm.spec, vm.freshDisk);
@@ -291,7 +298,7 @@ export class VmRuntime {
         throw error;
       }
       const started: RuntimeVm = { ...running, spec: vm.spec, startedFrom: template ? 'template' : 'boot', standby: standby !== undefined, identified, label: request.label, stop: async () => { await running.stop(); await vm.cleanUp(); } };
-      await this.record(started);
+      await (recorded ?? this.record(started));
       // After this start has answered: the next standby's spawn blocks this process for a few
       // ms (a fork of a large heap), and its QEMU starts at idle CPU priority. Delaying it
       // further was measured no better: a tight create loop then finds no standby waiting.
