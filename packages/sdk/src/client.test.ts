@@ -1,30 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ScaiError } from '@scaibunker/contracts';
-import { ScaiBunkerClient } from './client.js';
+import { recordingClient } from './testing/recording-client.js';
 
-interface Sent {
-  method: string;
-  url: URL;
-  headers: Record<string, string>;
-  body: string | undefined;
-}
-
-/** A client whose fetch records each request and answers with the next scripted envelope. */
-function recording(answers: Array<{ status?: number; json: unknown }>) {
-  const sent: Sent[] = [];
-  const fetchImpl = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
-    sent.push({ method: init.method ?? 'GET', url: new URL(String(input)), headers: { ...(init.headers as Record<string, string>) }, body: init.body as string | undefined });
-    const answer = answers.shift() ?? { json: { status: 'ok', data: {} } };
-    return new Response(JSON.stringify(answer.json), { status: answer.status ?? 200, headers: { 'content-type': 'application/json' } });
-  };
-  return { client: new ScaiBunkerClient({ host: 'http://api.test/', apiKey: 'sgk_test', fetch: fetchImpl as typeof fetch }), sent };
-}
 
 const B = '/v1/modules/scaibunker/bunkers';
 
 describe('ScaiBunkerClient bunkers and workers', () => {
   it('sends the bodiless verbs without a body or a JSON content-type, which the server would refuse as INVALID_JSON', async () => {
-    const { client, sent } = recording([]);
+    const { client, sent } = recordingClient([]);
     await client.bunkers.pause('bnk_1');
     await client.bunkers.resume('bnk_1');
     await client.bunkers.keepalive('bnk_1');
@@ -44,7 +27,7 @@ describe('ScaiBunkerClient bunkers and workers', () => {
 
   it('sends create and exec bodies as JSON and returns the envelope data', async () => {
     const result = { exit_code: 3, signal: null, stdout: 'hi\n', stderr: '', duration_ms: 5, timed_out: false, truncated: false };
-    const { client, sent } = recording([{ status: 201, json: { status: 'ok', data: { id: 'bnk_1', status: 'running' } } }, { json: { status: 'ok', data: result } }]);
+    const { client, sent } = recordingClient([{ status: 201, json: { status: 'ok', data: { id: 'bnk_1', status: 'running' } } }, { json: { status: 'ok', data: result } }]);
     expect(await client.bunkers.create({ image: 'minimal', memory_mb: 128 })).toMatchObject({ id: 'bnk_1', status: 'running' });
     expect(await client.bunkers.exec('bnk_1', { command: ['sh', '-c', 'echo hi; exit 3'], stdin: 'x' })).toEqual(result);
     expect(sent[0]).toMatchObject({ method: 'POST', headers: { 'content-type': 'application/json' } });
@@ -54,7 +37,7 @@ describe('ScaiBunkerClient bunkers and workers', () => {
   });
 
   it('passes list filters as query parameters and walks every page with all()', async () => {
-    const { client, sent } = recording([
+    const { client, sent } = recordingClient([
       { json: { status: 'ok', data: [{ id: 'bnk_1' }, { id: 'bnk_2' }], has_more: true, next_cursor: 'c2' } },
       { json: { status: 'ok', data: [{ id: 'bnk_3' }], has_more: false, next_cursor: null } },
     ]);
@@ -68,14 +51,14 @@ describe('ScaiBunkerClient bunkers and workers', () => {
   });
 
   it('answers an error envelope with a ScaiError of the same code', async () => {
-    const { client } = recording([{ status: 409, json: { status: 'error', error: { code: 'BUNKER_NOT_RUNNING', message: 'The bunker is terminated.' }, meta: { request_id: 'req_1' } } }]);
+    const { client } = recordingClient([{ status: 409, json: { status: 'error', error: { code: 'BUNKER_NOT_RUNNING', message: 'The bunker is terminated.' }, meta: { request_id: 'req_1' } } }]);
     const error = await client.bunkers.exec('bnk_1', { command: 'true' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ScaiError);
     expect(error).toMatchObject({ code: 'BUNKER_NOT_RUNNING', message: 'The bunker is terminated.', requestId: 'req_1' });
   });
 
   it('returns the new worker with its token', async () => {
-    const { client, sent } = recording([{ status: 201, json: { status: 'ok', data: { id: 'wrk_1', name: 'w2', token: 'wrk_1.secret' } } }]);
+    const { client, sent } = recordingClient([{ status: 201, json: { status: 'ok', data: { id: 'wrk_1', name: 'w2', token: 'wrk_1.secret' } } }]);
     expect((await client.workers.create({ name: 'w2', labels: { zone: 'a' } })).token).toBe('wrk_1.secret');
     expect(JSON.parse(sent[0]!.body!)).toEqual({ name: 'w2', labels: { zone: 'a' } });
   });

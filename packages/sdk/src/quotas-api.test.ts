@@ -1,31 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ScaiError } from '@scaibunker/contracts';
-import { ScaiBunkerClient } from './client.js';
+import { recordingClient } from './testing/recording-client.js';
 
-interface Sent {
-  method: string;
-  url: URL;
-  headers: Record<string, string>;
-  body: string | undefined;
-}
-
-/** A client whose fetch records each request and answers with the next scripted envelope. */
-function recording(answers: Array<{ status?: number; json: unknown }>) {
-  const sent: Sent[] = [];
-  const fetchImpl = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
-    sent.push({ method: init.method ?? 'GET', url: new URL(String(input)), headers: { ...(init.headers as Record<string, string>) }, body: init.body as string | undefined });
-    const answer = answers.shift() ?? { json: { status: 'ok', data: {} } };
-    return new Response(JSON.stringify(answer.json), { status: answer.status ?? 200, headers: { 'content-type': 'application/json' } });
-  };
-  return { client: new ScaiBunkerClient({ host: 'http://api.test/', apiKey: 'sgk_test', fetch: fetchImpl as typeof fetch }), sent };
-}
 
 const Q = '/v1/modules/scaibunker/quota-profiles';
 const ok = (data: unknown) => ({ json: { status: 'ok', data } });
 
 describe('ScaiBunkerClient quotas', () => {
   it('creates, reads, changes and deletes a profile at the quota-profiles paths, sending null caps as null', async () => {
-    const { client, sent } = recording([
+    const { client, sent } = recordingClient([
       { status: 201, json: { status: 'ok', data: { id: 'qp_1', name: 'small', tenant_id: null } } }, ok({ id: 'qp_1' }), ok({ id: 'qp_1', max_memory_mb: null }), ok({ id: 'qp_1' }),
     ]);
     expect(await client.quotas.createProfile({ name: 'small', tenant_id: null, max_concurrent_bunkers: 5, max_gpu_count: 0 })).toMatchObject({ id: 'qp_1', tenant_id: null });
@@ -43,7 +26,7 @@ describe('ScaiBunkerClient quotas', () => {
   });
 
   it('pages profiles and a profile’s assignments with limit and cursor, and walks them with all()', async () => {
-    const { client, sent } = recording([
+    const { client, sent } = recordingClient([
       { json: { status: 'ok', data: [{ id: 'qp_1' }], has_more: true, next_cursor: 'c2' } },
       { json: { status: 'ok', data: [{ id: 'qp_2' }], has_more: false, next_cursor: null } },
       { json: { status: 'ok', data: [{ id: 'qpa_1' }], has_more: false, next_cursor: null } },
@@ -57,7 +40,7 @@ describe('ScaiBunkerClient quotas', () => {
 
   it('assigns with a JSON body and unassigns by the assignment id', async () => {
     const assignment = { id: 'qpa_1', profile_id: 'qp_1', target_kind: 'group', target_id: 'grp_1', mode: 'per_user', created_at: '2025-01-01T00:00:00.000Z' };
-    const { client, sent } = recording([{ status: 201, json: { status: 'ok', data: assignment } }, ok(assignment)]);
+    const { client, sent } = recordingClient([{ status: 201, json: { status: 'ok', data: assignment } }, ok(assignment)]);
     expect(await client.quotas.assign('qp_1', { target_kind: 'group', target_id: 'grp_1', mode: 'per_user' })).toEqual(assignment);
     expect(await client.quotas.unassign('qp_1', 'qpa_1')).toEqual(assignment);
     expect(sent.map((s) => `${s.method} ${s.url.pathname}`)).toEqual([`POST ${Q}/qp_1/assignments`, `DELETE ${Q}/qp_1/assignments/qpa_1`]);
@@ -72,21 +55,21 @@ describe('ScaiBunkerClient quotas', () => {
       cap: { bunkers: 5, persistent_bunkers: null, cpu_millicores: null, memory_mb: null, disk_mb: null, gpu_count: 0 },
       headroom: { bunkers: 3, persistent_bunkers: null, cpu_millicores: null, memory_mb: null, disk_mb: null, gpu_count: 0 },
     };
-    const { client, sent } = recording([ok([row]), ok([])]);
+    const { client, sent } = recordingClient([ok([row]), ok([])]);
     expect(await client.quotas.usage()).toEqual([row]);
     expect(await client.quotas.usage({ userId: 'usr_2' })).toEqual([]);
     expect(sent.map((s) => s.url.href)).toEqual([`http://api.test${Q}/usage`, `http://api.test${Q}/usage?user_id=usr_2`]);
   });
 
   it('escapes ids in paths, so an id cannot reach another route', async () => {
-    const { client, sent } = recording([]);
+    const { client, sent } = recordingClient([]);
     await client.quotas.getProfile('../usage');
     await client.quotas.unassign('qp_1', 'a/b');
     expect(sent.map((s) => s.url.pathname)).toEqual([`${Q}/..%2Fusage`, `${Q}/qp_1/assignments/a%2Fb`]);
   });
 
   it('answers an error envelope with a ScaiError of the same code', async () => {
-    const { client } = recording([{ status: 404, json: { status: 'error', error: { code: 'NOT_FOUND', message: 'No such quota profile.' }, meta: { request_id: 'req_1' } } }]);
+    const { client } = recordingClient([{ status: 404, json: { status: 'error', error: { code: 'NOT_FOUND', message: 'No such quota profile.' }, meta: { request_id: 'req_1' } } }]);
     const error = await client.quotas.getProfile('qp_missing').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ScaiError);
     expect(error).toMatchObject({ code: 'NOT_FOUND', message: 'No such quota profile.', requestId: 'req_1' });
