@@ -94,10 +94,9 @@ export class BunkerService {
     return (await this.repos.bunkers.get(row.id, { all: true }))!;
   }
 
-  /** pending → provisioning → running on the placed worker, or failed with the reason. */
+  /** provisioning (as placed) → running on the placed worker, or failed with the reason. */
   private async start(bunker: BunkerRow, workerId: string): Promise<void> {
     const bunkerId = bunker.id;
-    await this.repos.bunkers.transition(bunkerId, ['pending'], 'provisioning', new Date().toISOString());
     try {
       await withTimeout(this.workers.startBunker(workerId, {
         bunkerId, image: bunker.image, cpuMillicores: bunker.cpu_millicores, memoryMb: bunker.memory_mb, diskMb: bunker.disk_mb,

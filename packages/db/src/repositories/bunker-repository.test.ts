@@ -49,8 +49,9 @@ describe('bunker placement', () => {
 
     // A terminated bunker frees its share at once.
     const [first] = await repos.bunkers.live(workerId);
-    expect(await repos.bunkers.transition(first!.id, ['pending'], 'terminated', new Date().toISOString())).toBe(true);
-    expect(await repos.bunkers.transition(first!.id, ['pending'], 'running', new Date().toISOString())).toBe(false);
+    expect(first!.status).toBe('provisioning'); // placed and stored in one transaction: born provisioning
+    expect(await repos.bunkers.transition(first!.id, ['provisioning'], 'terminated', new Date().toISOString())).toBe(true);
+    expect(await repos.bunkers.transition(first!.id, ['provisioning'], 'running', new Date().toISOString())).toBe(false);
     expect(await repos.bunkers.place(bunker(), request)).toEqual({ ok: true, workerId });
   });
 

@@ -69,7 +69,8 @@ export class BunkerRepository {
       });
       const result = choosePlacement(request, candidates);
       if (result.ok) {
-        await trx.insertInto('bunkers').values({ ...row, worker_id: result.workerId }).execute();
+        // Placed in the same transaction it is stored in: a stored bunker is born provisioning.
+        await trx.insertInto('bunkers').values({ ...row, status: 'provisioning', worker_id: result.workerId }).execute();
         if (quota && buckets.length > 0) {
           const u = quota.usage;
           await trx.insertInto('quota_charges').values(buckets.map((bucket) => ({
@@ -105,20 +106,20 @@ export class BunkerRepository {
    * resurrects a terminated bunker. Returns whether the row changed.
    */
   async transition(id: string, from: readonly string[], to: string, at: string, extra: Partial<Pick<BunkerRow, 'failure_reason' | 'started_at' | 'ended_at'>> = {}): Promise<boolean> {
-    const move = async (db: Kysely<Database>) => {
-      const result = await db.updateTable('bunkers').set({ status: to, updated_at: at, ...extra })
-        .where('id', '=', id).where('status', 'in', from).executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
-    };
-    if (!ENDED_STATUSES.has(to) && !METERED_STATUSES.has(to)) return move(this.db);
+    const move = (db: Kysely<Database>) => db.updateTable('bunkers').set({ status: to, updated_at: at, ...extra })
+      .where('id', '=', id).where('status', 'in', from)
+      .returning(['tenant_id', 'owner_user_id', 'cpu_millicores', 'memory_mb', 'disk_mb', 'gpu_count']).executeTakeFirst();
+    if (!ENDED_STATUSES.has(to) && !METERED_STATUSES.has(to)) return (await move(this.db)) !== undefined;
     // The books move with the status, in one transaction: the usage segment of the state left
     // is closed and the next one opened, and ending releases the quota charges. Whoever makes
     // the transition (a request, the reaper, a lost worker), it happens exactly once.
     return this.db.transaction().execute(async (trx) => {
-      if (!(await move(trx))) return false;
-      await trx.updateTable('usage_segments').set({ ended_at: at }).where('bunker_id', '=', id).where('ended_at', 'is', null).execute();
+      const b = await move(trx);
+      if (!b) return false;
+      if (from.some((status) => METERED_STATUSES.has(status))) {
+        await trx.updateTable('usage_segments').set({ ended_at: at }).where('bunker_id', '=', id).where('ended_at', 'is', null).execute();
+      }
       if (METERED_STATUSES.has(to)) {
-        const b = await trx.selectFrom('bunkers').select(['tenant_id', 'owner_user_id', 'cpu_millicores', 'memory_mb', 'disk_mb', 'gpu_count']).where('id', '=', id).executeTakeFirstOrThrow();
         await trx.insertInto('usage_segments').values({
           bunker_id: id, tenant_id: b.tenant_id, user_id: b.owner_user_id, state: to, started_at: at, ended_at: null,
           cpu_millicores: b.cpu_millicores, memory_mb: b.memory_mb, disk_mb: b.disk_mb, gpu_count: b.gpu_count,

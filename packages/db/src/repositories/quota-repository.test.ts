@@ -69,8 +69,8 @@ describe('quota charges', () => {
     expect((await repos.quotas.usage([`user:${owner}`])).get(`user:${owner}`)).toMatchObject({ bunkers: 5, cpuMillicores: 500, memoryMb: 640 });
 
     // Ended twice over (terminated, then a late "failed"): released once, to exactly 0.
-    for (const { row } of placed) await repos.bunkers.transition(row.id, ['pending'], 'terminated', at());
-    for (const { row } of placed) await repos.bunkers.transition(row.id, ['pending', 'terminated'], 'failed', at());
+    for (const { row } of placed) await repos.bunkers.transition(row.id, ['provisioning'], 'terminated', at());
+    for (const { row } of placed) await repos.bunkers.transition(row.id, ['provisioning', 'terminated'], 'failed', at());
     expect((await repos.quotas.usage([`user:${owner}`])).get(`user:${owner}`)).toEqual({ bunkers: 0, persistentBunkers: 0, cpuMillicores: 0, memoryMb: 0, diskMb: 0, gpuCount: 0 });
     expect((await create(owner)).result.ok).toBe(true);
   });
