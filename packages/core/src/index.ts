@@ -10,3 +10,4 @@ export * from './bunkers/bunker-lifecycle.js';
 export * from './scheduling/placement.js';
 export * from './quotas/quota-policy.js';
 export * from './accounting/usage-ledger.js';
+export * from './network/allowlist.js';

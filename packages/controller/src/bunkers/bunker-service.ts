@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { ScaiError, type Bunker, type CreateBunkerBody, type ExecBody, type ExecResult, type PermissionKey } from '@scaibunker/contracts';
-import { LIFECYCLE_DEFAULTS, newId, usageOf, type Actor, type BunkerStatus, type LifecycleMode, type QuotaCaps, type QuotaRefusal } from '@scaibunker/core';
+import { checkAllowlist, LIFECYCLE_DEFAULTS, newId, usageOf, type Actor, type BunkerStatus, type LifecycleMode, type QuotaCaps, type QuotaRefusal } from '@scaibunker/core';
 import type { BunkerFilter, BunkerRow, PageOptions, Repositories, TenantScope } from '@scaibunker/db';
 import { toExecRequest, type ExecRequest, type WorkerGateway } from './worker-gateway.js';
 
@@ -61,6 +61,7 @@ export class BunkerService {
     }
     if (body.interfaces && network !== 'transit') throw new ScaiError('INTERFACES_NOT_ALLOWED', '`interfaces` are only allowed with the transit network profile.');
     if (network === 'transit' && !body.interfaces?.length) throw new ScaiError('TRANSIT_MISSING_INTERFACES', 'The transit network profile needs at least one interface.');
+    checkNetworkAllowlist(network, body.network_allowlist);
     if (network !== 'isolated') throw new ScaiError('NOT_SUPPORTED', `The ${network} network profile arrives with the network step; this build runs isolated bunkers only.`);
     if (body.bandwidth_mbit !== undefined) throw new ScaiError('NOT_SUPPORTED', '`bandwidth_mbit` arrives with the network step (isolated bunkers have no network).');
     if (body.from_snapshot !== undefined) throw new ScaiError('NOT_SUPPORTED', '`from_snapshot` arrives with the snapshot step.');
@@ -280,6 +281,24 @@ export class BunkerService {
       id: newId('audit'), at: new Date().toISOString(), actor_user_id: null, actor_api_key_id: null,
       tenant_id: bunker.tenant_id, partner_id: tenant?.partner_id ?? null, action, target_kind: 'bunker', target_id: bunker.id,
       outcome: 'success', status_code: 200, error_code: null, request_id: `system:${by.system}`.slice(0, 200),
+    });
+  }
+}
+
+/**
+ * `network_allowlist` is required with the `allowlisted` profile and refused with any other;
+ * every bad entry gets its own detail (spec §4).
+ */
+function checkNetworkAllowlist(network: string, allowlist: readonly string[] | undefined): void {
+  if (network !== 'allowlisted') {
+    if (allowlist !== undefined) throw new ScaiError('VALIDATION_ERROR', '`network_allowlist` goes with the allowlisted network profile only.', { details: [{ field: 'network_allowlist', message: `not allowed with the ${network} profile` }] });
+    return;
+  }
+  if (!allowlist?.length) throw new ScaiError('VALIDATION_ERROR', 'The allowlisted network profile needs a `network_allowlist`.', { details: [{ field: 'network_allowlist', message: 'required with the allowlisted profile: hostnames or *.domain wildcards' }] });
+  const checked = checkAllowlist(allowlist);
+  if (!checked.ok) {
+    throw new ScaiError('VALIDATION_ERROR', `${checked.problems.length} network_allowlist ${checked.problems.length === 1 ? 'entry is' : 'entries are'} not a hostname or first-level wildcard.`, {
+      details: checked.problems.map((p) => ({ field: `network_allowlist[${p.index}]`, message: p.reason })),
     });
   }
 }
