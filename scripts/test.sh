@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: installs whatever is missing, builds, starts a local PostgreSQL, and runs the
+# `npm test`: installs whatever is missing, builds, starts a local PostgreSQL and Redis, and runs the
 # whole suite twice: once on SQLite and once on PostgreSQL.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,6 +9,8 @@ ensure_apt_packages ca-certificates python3 make g++
 ensure_node_workspace "$root"
 postgres_url=$(bash "$root/scripts/ensure-postgres.sh")
 [[ $postgres_url =~ ^postgres://[^[:space:]]+$ ]] || die "ensure-postgres.sh printed no usable URL: '$postgres_url'"
+redis_url=$(bash "$root/scripts/ensure-redis.sh")
+[[ $redis_url =~ ^redis://[^[:space:]]+$ ]] || die "ensure-redis.sh printed no usable URL: '$redis_url'"
 bash "$root/scripts/ensure-guest.sh"
 cd "$root"
 
@@ -28,7 +30,7 @@ trap 'rm -rf "$results"' EXIT
 status=0
 for db in sqlite postgres; do
   log "test suite on $db"
-  SCAIBUNKER_TEST_DATABASE=$db SCAIBUNKER_TEST_POSTGRES_URL=$postgres_url \
+  SCAIBUNKER_TEST_DATABASE=$db SCAIBUNKER_TEST_POSTGRES_URL=$postgres_url SCAIBUNKER_TEST_REDIS_URL=$redis_url \
     npx vitest run --reporter=default --reporter=json --outputFile.json="$results/$db.json" "$@" || status=1
 done
 

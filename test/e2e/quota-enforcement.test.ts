@@ -25,7 +25,10 @@ describe('quota enforcement on bunker creates', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     const dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-quota-'));
-    server = await startServer({ ...loadConfig({ SCAIBUNKER_DATA_DIR: dataDir, SCAIBUNKER_LISTEN: '127.0.0.1:0', SCAIBUNKER_LOG_LEVEL: 'silent', SCAIBUNKER_MAX_BUNKER_MEMORY_MB: '2048' }), database: database.config });
+    // With the Redis quota counters when the suite has a Redis (npm test starts one), under a
+    // prefix of this run's own; the ledger-only mode is covered by the database tests.
+    const redis = process.env.SCAIBUNKER_TEST_REDIS_URL ? { SCAIBUNKER_REDIS_URL: process.env.SCAIBUNKER_TEST_REDIS_URL, SCAIBUNKER_REDIS_PREFIX: `e2e-${Date.now()}-${process.pid}:` } : {};
+    server = await startServer({ ...loadConfig({ SCAIBUNKER_DATA_DIR: dataDir, SCAIBUNKER_LISTEN: '127.0.0.1:0', SCAIBUNKER_LOG_LEVEL: 'silent', SCAIBUNKER_MAX_BUNKER_MEMORY_MB: '2048', ...redis }), database: database.config });
     adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
     const runtime = await VmRuntime.open({ dataDir: join(dataDir, 'worker'), cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL });
     // Capacity for the whole burst: what is measured is the quota, not placement.

@@ -95,6 +95,13 @@ describe('scaibunker serve, as a new user runs it', () => {
     const listen = await cli(['serve'], { ...env, SCAIBUNKER_LISTEN: 'nowhere' });
     expect(listen.code).not.toBe(0);
     expect(listen.stderr).toContain('SCAIBUNKER_LISTEN must be HOST:PORT');
+    const redisUrl = await cli(['serve'], { ...env, SCAIGRID_MODE: 'controller', SCAIBUNKER_REDIS_URL: 'localhost:6379' });
+    expect(redisUrl.code).not.toBe(0);
+    expect(redisUrl.stderr).toContain('SCAIBUNKER_REDIS_URL must be a redis:// or rediss:// URL');
+    // Nothing listens on port 1: a configured Redis that does not answer stops the start, saying so.
+    const redisDown = await cli(['serve'], { ...env, SCAIGRID_MODE: 'controller', SCAIBUNKER_REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(redisDown.code).not.toBe(0);
+    expect(redisDown.stderr).toContain('SCAIBUNKER_REDIS_URL: Redis did not answer');
   });
 
   it('tells the user when the API cannot be reached', async () => {

@@ -21,6 +21,10 @@ export interface ControllerConfig {
   /** How often workers heartbeat, and after how long without one a worker's bunkers fail. */
   workerHeartbeatMs: number;
   workerStaleMs: number;
+  /** Redis for the quota counters (`redis://…`); unset: usage is summed from the ledger. */
+  redisUrl: string | undefined;
+  /** Key prefix in that Redis, so deployments sharing one never share counters. */
+  redisPrefix: string;
   /** The platform's per-bunker ceilings, above every quota profile (unset: none). */
   bunkerCeilings: { perBunkerMaxCpu?: number; perBunkerMaxMemory?: number; perBunkerMaxDisk?: number; perBunkerMaxGpu?: number };
 }
@@ -50,11 +54,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControllerConf
     shutdownGraceMs: positiveInt(env, 'SCAIBUNKER_SHUTDOWN_GRACE_MS', 10_000),
     workerHeartbeatMs: positiveInt(env, 'SCAIBUNKER_WORKER_HEARTBEAT_MS', 5000),
     workerStaleMs: positiveInt(env, 'SCAIBUNKER_WORKER_STALE_MS', 20_000),
+    redisUrl: redisUrlOf(env.SCAIBUNKER_REDIS_URL),
+    redisPrefix: env.SCAIBUNKER_REDIS_PREFIX || 'scaibunker:',
     bunkerCeilings: Object.fromEntries(Object.entries({
       perBunkerMaxCpu: 'SCAIBUNKER_MAX_BUNKER_CPU_MILLICORES', perBunkerMaxMemory: 'SCAIBUNKER_MAX_BUNKER_MEMORY_MB',
       perBunkerMaxDisk: 'SCAIBUNKER_MAX_BUNKER_DISK_MB', perBunkerMaxGpu: 'SCAIBUNKER_MAX_BUNKER_GPU_COUNT',
     }).filter(([, name]) => env[name] !== undefined && env[name] !== '').map(([key, name]) => [key, positiveInt(env, name, 0)])),
   };
+}
+
+function redisUrlOf(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^rediss?:\/\/\S+$/.test(value)) throw configError('SCAIBUNKER_REDIS_URL', 'must be a redis:// or rediss:// URL');
+  return value;
 }
 
 function parseListen(value: string): { host: string; port: number } {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { ScaiError } from '@scaibunker/contracts';
-import { createRepositories, openDatabase } from '@scaibunker/db';
+import { createRepositories, openDatabase, RedisQuotaCounters } from '@scaibunker/db';
 import { buildApp } from './app.js';
 import { bootstrapFirstStart } from './bootstrap.js';
 import type { ControllerConfig } from './config.js';
@@ -38,7 +38,20 @@ export async function startServer(config: ControllerConfig): Promise<RunningServ
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const database = await openDatabase(config.database);
-  const repos = createRepositories(database.db, database.kind);
+  const counters = config.redisUrl ? await RedisQuotaCounters.connect(config.redisUrl, config.redisPrefix).catch(async (error: unknown) => {
+    await database.close();
+    throw new ScaiError('VALIDATION_ERROR', `SCAIBUNKER_REDIS_URL: Redis did not answer (${(error as Error).message}).`, { details: [{ field: 'SCAIBUNKER_REDIS_URL', message: 'unreachable' }] });
+  }) : undefined;
+  const closeStores = async () => {
+    await counters?.close();
+    await database.close();
+  };
+  const repos = createRepositories(database.db, database.kind, counters);
+  // Redis counters start from the ledger, whatever happened while this controller was down.
+  await repos.quotas.reconcileCounters().catch(async (error: unknown) => {
+    await closeStores();
+    throw error;
+  });
   let app: FastifyInstance | undefined;
   const workers = new WorkerHub(repos, {
     heartbeatIntervalMs: config.workerHeartbeatMs, staleAfterMs: config.workerStaleMs, startTimeoutMs: 120_000,
@@ -82,14 +95,14 @@ export async function startServer(config: ControllerConfig): Promise<RunningServ
           await started.close();
         } finally {
           clearTimeout(timer);
-          await database.close();
+          await closeStores();
         }
       },
     };
   } catch (error) {
     await workers.close();
     await app?.close();
-    await database.close();
+    await closeStores();
     throw error;
   }
 }

@@ -12,6 +12,7 @@ import { UserRepository } from './user-repository.js';
 import { WorkerRepository } from './worker-repository.js';
 import { QuotaRepository } from './quota-repository.js';
 import { UsageRepository } from './usage-repository.js';
+import type { RedisQuotaCounters } from '../quota-counters.js';
 
 /** Every repository of the platform, over one database. */
 export interface Repositories {
@@ -29,7 +30,8 @@ export interface Repositories {
   usage: UsageRepository;
 }
 
-export function createRepositories(db: Kysely<Database>, kind: 'sqlite' | 'postgres'): Repositories {
+/** `counters`: Redis quota counters (SCAIBUNKER_REDIS_URL); without them a bucket's usage is summed from its charges. */
+export function createRepositories(db: Kysely<Database>, kind: 'sqlite' | 'postgres', counters?: RedisQuotaCounters): Repositories {
   return {
     partners: new PartnerRepository(db),
     tenants: new TenantRepository(db),
@@ -40,8 +42,8 @@ export function createRepositories(db: Kysely<Database>, kind: 'sqlite' | 'postg
     modules: new ModuleRepository(db),
     audit: new AuditRepository(db),
     workers: new WorkerRepository(db),
-    bunkers: new BunkerRepository(db, kind),
-    quotas: new QuotaRepository(db),
+    bunkers: new BunkerRepository(db, kind, counters),
+    quotas: new QuotaRepository(db, kind, counters),
     usage: new UsageRepository(db),
   };
 }

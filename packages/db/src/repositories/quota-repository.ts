@@ -3,6 +3,8 @@ import { ScaiError } from '@scaibunker/contracts';
 import { applicableProfiles, NO_USAGE, type ApplicableProfile, type QuotaAssignment, type QuotaProfile, type QuotaUsage } from '@scaibunker/core';
 import type { Database, QuotaAssignmentsTable, QuotaProfilesTable } from '../schema.js';
 import { insertOrConflict } from '../unique-violation.js';
+import type { RedisQuotaCounters } from '../quota-counters.js';
+import { sql } from 'kysely';
 import type { PageOptions } from './page-options.js';
 
 export type QuotaProfileRow = Selectable<QuotaProfilesTable>;
@@ -16,7 +18,11 @@ export type ProfileScope = { tenantId: string } | { all: true };
 
 /** Quota profiles, their assignments, and the buckets' usage (the sum of unreleased charges). */
 export class QuotaRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly kind: 'sqlite' | 'postgres' = 'sqlite',
+    private readonly counters?: RedisQuotaCounters,
+  ) {}
 
   async createProfile(row: Omit<QuotaProfileRow, 'scope_key'>): Promise<QuotaProfileRow> {
     const stored = { ...row, scope_key: row.tenant_id ?? '' };
@@ -101,10 +107,30 @@ export class QuotaRepository {
     return applicableProfiles(userId, groups, assignments.map(toAssignment), new Map(profiles.map((p) => [p.id, toProfile(p)])));
   }
 
-  /** Each bucket's usage: what its unreleased charges add up to (inside `trx` when given). */
-  async usage(buckets: readonly string[], trx: Kysely<Database> | Transaction<Database> = this.db): Promise<Map<string, QuotaUsage>> {
+  /**
+   * Rebuilds the Redis counters from the ledger (at every controller start), holding the
+   * placement lock so that no charge or release interleaves. Without Redis, nothing to do.
+   */
+  async reconcileCounters(): Promise<number> {
+    const counters = this.counters;
+    if (!counters) return 0;
+    return this.db.transaction().execute(async (trx) => {
+      if (this.kind === 'postgres') await sql`select pg_advisory_xact_lock(hashtext('scaibunker.placement'))`.execute(trx);
+      const buckets = await trx.selectFrom('quota_charges').select('bucket').distinct().where('released_at', 'is', null).execute();
+      const truth = await this.usage(buckets.map((b) => b.bucket), trx, { fromLedger: true });
+      await counters.reconcile(truth);
+      return truth.size;
+    });
+  }
+
+  /**
+   * Each bucket's usage (inside `trx` when given): from the Redis counters when configured,
+   * else (or with `fromLedger`) what its unreleased charges add up to.
+   */
+  async usage(buckets: readonly string[], trx: Kysely<Database> | Transaction<Database> = this.db, options: { fromLedger?: boolean } = {}): Promise<Map<string, QuotaUsage>> {
     const usage = new Map<string, QuotaUsage>(buckets.map((b) => [b, NO_USAGE]));
     if (buckets.length === 0) return usage;
+    if (this.counters && !options.fromLedger) return this.counters.read(buckets);
     const rows = await trx.selectFrom('quota_charges')
       .select((eb) => ['bucket', eb.fn.sum<number>('bunkers').as('bunkers'), eb.fn.sum<number>('persistent_bunkers').as('persistent'),
         eb.fn.sum<number>('cpu_millicores').as('cpu'), eb.fn.sum<number>('memory_mb').as('memory'), eb.fn.sum<number>('disk_mb').as('disk'), eb.fn.sum<number>('gpu_count').as('gpu')])
