@@ -1,45 +1,23 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, startServer, type RunningServer } from '@scaibunker/controller';
-import { createTestDatabase } from '@scaibunker/db/testing';
-import { DEFAULT_CACHE_DIR, VmRuntime, WorkerDaemon } from '@scaibunker/worker';
+import { startPlatform, type Platform } from './in-process-platform.js';
 
 /** Quotas through the API with real microVMs: exact under a burst of creates, released when bunkers end. */
 describe('quota enforcement on bunker creates', () => {
-  let server: RunningServer;
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let daemon: WorkerDaemon;
+  let platform: Platform;
   let adminKey: string;
-
-  const call = async (method: string, path: string, body: unknown, key: string) => {
-    const response = await fetch(`${server.url}${path}`, {
-      method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, body: (await response.json()) as { status: string; data?: any; error?: { code: string; message: string; details?: { field: string }[] } } };
-  };
+  const call = (method: string, path: string, body: unknown, key: string) => platform.call(method, path, body, key);
   const B = '/v1/modules/scaibunker';
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    const dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-quota-'));
     // With the Redis quota counters when the suite has a Redis (npm test starts one), under a
     // prefix of this run's own; the ledger-only mode is covered by the database tests.
-    const redis = process.env.SCAIBUNKER_TEST_REDIS_URL ? { SCAIBUNKER_REDIS_URL: process.env.SCAIBUNKER_TEST_REDIS_URL, SCAIBUNKER_REDIS_PREFIX: `e2e-${Date.now()}-${process.pid}:` } : {};
-    server = await startServer({ ...loadConfig({ SCAIBUNKER_DATA_DIR: dataDir, SCAIBUNKER_LISTEN: '127.0.0.1:0', SCAIBUNKER_LOG_LEVEL: 'silent', SCAIBUNKER_MAX_BUNKER_MEMORY_MB: '2048', ...redis }), database: database.config });
-    adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
-    const runtime = await VmRuntime.open({ dataDir: join(dataDir, 'worker'), cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL });
+    const redis: Record<string, string> = process.env.SCAIBUNKER_TEST_REDIS_URL ? { SCAIBUNKER_REDIS_URL: process.env.SCAIBUNKER_TEST_REDIS_URL, SCAIBUNKER_REDIS_PREFIX: `e2e-${Date.now()}-${process.pid}:` } : {};
+    platform = await startPlatform({ SCAIBUNKER_MAX_BUNKER_MEMORY_MB: '2048', ...redis });
+    adminKey = platform.adminKey;
     // Capacity for the whole burst: what is measured is the quota, not placement.
-    daemon = new WorkerDaemon({ controllerUrl: server.url, token: await server.localWorkerToken(), runtime, version: 'test', log: { info: () => undefined, warn: () => undefined }, cpuMillicores: 1_000_000, memoryMb: 1_000_000, diskMb: 1_000_000 });
-    await daemon.start();
+    await platform.startWorker('worker', { cpuMillicores: 1_000_000, memoryMb: 1_000_000, diskMb: 1_000_000 });
   }, 180_000);
-  afterAll(async () => {
-    await daemon?.stop();
-    await server?.close();
-    await database?.close();
-  });
+  afterAll(async () => { await platform?.close(); });
 
   it('lets exactly 5 of 50 concurrent creates run under max_concurrent_bunkers 5, names the cap it hit, and reads 0 once they end', async () => {
     const user = (await call('POST', '/v1/users', { email: 'burst@example.test', display_name: 'Burst', role: 'tenant_user' }, adminKey)).body.data;

@@ -1,49 +1,24 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, startServer, type RunningServer } from '@scaibunker/controller';
-import { createTestDatabase } from '@scaibunker/db/testing';
-import { DEFAULT_CACHE_DIR, VmRuntime, WorkerDaemon } from '@scaibunker/worker';
+import type { WorkerDaemon } from '@scaibunker/worker';
+import { startPlatform, type Platform } from './in-process-platform.js';
 
 /** Two workers on one host (separate data directories), both dialing one controller. */
 describe('two workers', () => {
-  let server: RunningServer;
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let adminKey: string;
+  let platform: Platform;
   const daemons: WorkerDaemon[] = [];
   const workerIds: string[] = [];
-
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${server.url}/v1/modules/scaibunker${path}`, {
-      method, headers: { authorization: `Bearer ${adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return (await response.json()) as { status: string; data?: any; error?: { code: string } };
-  };
+  const call = async (method: string, path: string, body?: unknown) => (await platform.call(method, path, body)).body;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    const dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-two-'));
-    server = await startServer({ ...loadConfig({ SCAIBUNKER_DATA_DIR: dataDir, SCAIBUNKER_LISTEN: '127.0.0.1:0', SCAIBUNKER_LOG_LEVEL: 'silent' }), database: database.config });
-    adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+    platform = await startPlatform();
     for (const name of ['left', 'right']) {
       const created = (await call('POST', '/workers', { name, labels: { side: name } })).data;
       workerIds.push(created.id);
-      const runtime = await VmRuntime.open({ dataDir: join(dataDir, name), cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL });
-      const daemon = new WorkerDaemon({
-        controllerUrl: server.url, token: created.token, runtime, version: 'test', log: { info: () => undefined, warn: () => undefined },
-        cpuMillicores: 8000, memoryMb: 4096, diskMb: 100_000,
-      });
-      await daemon.start();
-      daemons.push(daemon);
+      daemons.push(await platform.startWorker(name, { token: created.token, cpuMillicores: 8000, memoryMb: 4096, diskMb: 100_000 }));
     }
   }, 180_000);
-  afterAll(async () => {
-    await Promise.all(daemons.map((d) => d.stop()));
-    await server?.close();
-    await database?.close();
-  });
+  afterAll(async () => { await platform?.close(); });
 
   const create = async () => (await call('POST', '/bunkers', { image: 'minimal', memory_mb: 128, disk_mb: 64 })).data as { id: string; worker_id: string; status: string };
 

@@ -1,46 +1,24 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, startServer, type RunningServer } from '@scaibunker/controller';
-import { createTestDatabase } from '@scaibunker/db/testing';
-import { DEFAULT_CACHE_DIR, VmRuntime, WorkerDaemon } from '@scaibunker/worker';
+import type { WorkerDaemon } from '@scaibunker/worker';
+import { startPlatform, type Platform } from './in-process-platform.js';
 
 /**
  * A worker that goes away for good: its heartbeats stop, and within the stale window its
  * bunkers fail (with the reason) and its resources are freed. A short window keeps this quick.
  */
 describe('losing a worker', () => {
-  let server: RunningServer;
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let adminKey: string;
+  let platform: Platform;
   let daemon: WorkerDaemon;
   const leftovers: number[] = [];
-
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${server.url}/v1/modules/scaibunker${path}`, {
-      method, headers: { authorization: `Bearer ${adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return (await response.json()) as { status: string; data?: any; error?: { code: string } };
-  };
+  const call = async (method: string, path: string, body?: unknown) => (await platform.call(method, path, body)).body;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    const dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-loss-'));
-    server = await startServer({
-      ...loadConfig({ SCAIBUNKER_DATA_DIR: dataDir, SCAIBUNKER_LISTEN: '127.0.0.1:0', SCAIBUNKER_LOG_LEVEL: 'silent', SCAIBUNKER_WORKER_HEARTBEAT_MS: '500', SCAIBUNKER_WORKER_STALE_MS: '3000' }),
-      database: database.config,
-    });
-    adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
-    const runtime = await VmRuntime.open({ dataDir: join(dataDir, 'worker'), cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL });
-    daemon = new WorkerDaemon({ controllerUrl: server.url, token: await server.localWorkerToken(), runtime, version: 'test', log: { info: () => undefined, warn: () => undefined } });
-    await daemon.start();
+    platform = await startPlatform({ SCAIBUNKER_WORKER_HEARTBEAT_MS: '500', SCAIBUNKER_WORKER_STALE_MS: '3000' });
+    daemon = await platform.startWorker('worker');
   }, 180_000);
   afterAll(async () => {
     for (const pid of leftovers) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-    await server?.close();
-    await database?.close();
+    await platform?.close();
   });
 
   it('fails the bunkers of a worker that stopped heartbeating, and frees their resources and quota', async () => {
