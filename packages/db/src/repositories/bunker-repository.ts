@@ -1,9 +1,9 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { bucketsOf, checkQuota, choosePlacement, type ApplicableProfile, type PlacementRequest, type PlacementResult, type QuotaCaps, type QuotaRefusal, type QuotaUsage, type WorkerCandidate } from '@scaibunker/core';
+import { holdPlacementLock } from '../placement-lock.js';
 import type { BunkersTable, Database } from '../schema.js';
 import type { PageOptions, TenantScope } from './page-options.js';
-import { QuotaRepository } from './quota-repository.js';
-import type { RedisQuotaCounters } from '../quota-counters.js';
+import type { CounterUndo, QuotaRepository } from './quota-repository.js';
 import { RESOURCE_HOLDING_STATUSES } from './worker-repository.js';
 
 export type BunkerRow = Selectable<BunkersTable>;
@@ -34,8 +34,8 @@ export class BunkerRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly kind: 'sqlite' | 'postgres',
-    /** Redis quota counters, changed inside the transactions that write the ledger. */
-    private readonly counters?: RedisQuotaCounters,
+    /** The quota ledger (and counters) that creates charge and ends release. */
+    private readonly quotas: QuotaRepository,
   ) {}
 
   /**
@@ -46,12 +46,12 @@ export class BunkerRepository {
    */
   async place(row: Omit<BunkerRow, 'worker_id'>, request: PlacementRequest, quota?: QuotaCharge): Promise<PlaceResult> {
     // Redis counters changed in the transaction are changed back should it not commit.
-    let counted: { buckets: string[]; usage: QuotaUsage } | undefined;
+    let undo: CounterUndo | undefined;
     return this.db.transaction().execute(async (trx) => {
-      if (this.kind === 'postgres') await sql`select pg_advisory_xact_lock(hashtext('scaibunker.placement'))`.execute(trx);
+      await holdPlacementLock(trx, this.kind);
       const buckets = quota ? bucketsOf(quota.applicable) : [];
       if (quota) {
-        const refusal = checkQuota(quota.usage, quota.applicable, await new QuotaRepository(this.db, this.kind, this.counters).usage(buckets, trx), quota.ceilings);
+        const refusal = checkQuota(quota.usage, quota.applicable, await this.quotas.usage(buckets, trx), quota.ceilings);
         if (refusal) return { ok: false as const, code: 'BUNKER_QUOTA_EXCEEDED' as const, refusal };
       }
       const workers = await trx.selectFrom('workers').selectAll().where('session_id', 'is not', null).execute();
@@ -76,21 +76,11 @@ export class BunkerRepository {
       if (result.ok) {
         // Placed in the same transaction it is stored in: a stored bunker is born provisioning.
         await trx.insertInto('bunkers').values({ ...row, status: 'provisioning', worker_id: result.workerId }).execute();
-        if (quota && buckets.length > 0) {
-          const u = quota.usage;
-          await trx.insertInto('quota_charges').values(buckets.map((bucket) => ({
-            bunker_id: row.id, bucket, bunkers: u.bunkers, persistent_bunkers: u.persistentBunkers, cpu_millicores: u.cpuMillicores,
-            memory_mb: u.memoryMb, disk_mb: u.diskMb, gpu_count: u.gpuCount, charged_at: row.created_at, released_at: null,
-          }))).execute();
-          if (this.counters) {
-            await this.counters.add(buckets, u, 1);
-            counted = { buckets, usage: u };
-          }
-        }
+        if (quota) undo = await this.quotas.charge(trx, row.id, buckets, quota.usage, row.created_at);
       }
       return result;
     }).catch(async (error: unknown) => {
-      if (counted) await this.counters!.add(counted.buckets, counted.usage, -1).catch(() => undefined);
+      await undo?.();
       throw error;
     });
   }
@@ -125,11 +115,9 @@ export class BunkerRepository {
     // The books move with the status, in one transaction: the usage segment of the state left
     // is closed and the next one opened, and ending releases the quota charges. Whoever makes
     // the transition (a request, the reaper, a lost worker), it happens exactly once.
-    let released: { buckets: string[]; usage: QuotaUsage } | undefined;
+    let undo: CounterUndo | undefined;
     return this.db.transaction().execute(async (trx) => {
-      // With Redis counters, releases hold the placement lock too: a rebuild of the counters
-      // (at start) must see either all of a release or none of it.
-      if (this.counters && this.kind === 'postgres' && ENDED_STATUSES.has(to)) await sql`select pg_advisory_xact_lock(hashtext('scaibunker.placement'))`.execute(trx);
+      if (ENDED_STATUSES.has(to) && this.quotas.releasesHoldPlacementLock) await holdPlacementLock(trx, this.kind);
       const b = await move(trx);
       if (!b) return false;
       if (from.some((status) => METERED_STATUSES.has(status))) {
@@ -141,21 +129,10 @@ export class BunkerRepository {
           cpu_millicores: b.cpu_millicores, memory_mb: b.memory_mb, disk_mb: b.disk_mb, gpu_count: b.gpu_count,
         }).execute();
       }
-      if (ENDED_STATUSES.has(to)) {
-        const charges = await trx.updateTable('quota_charges').set({ released_at: at }).where('bunker_id', '=', id).where('released_at', 'is', null)
-          .returning(['bucket', 'bunkers', 'persistent_bunkers', 'cpu_millicores', 'memory_mb', 'disk_mb', 'gpu_count']).execute();
-        const [first] = charges;
-        if (this.counters && first) {
-          const usage: QuotaUsage = { bunkers: first.bunkers, persistentBunkers: first.persistent_bunkers, cpuMillicores: first.cpu_millicores, memoryMb: first.memory_mb, diskMb: first.disk_mb, gpuCount: first.gpu_count };
-          const buckets = charges.map((c) => c.bucket);
-          // Best effort: a counter left high only refuses early (never lets a bunker past a cap),
-          // and the next start rebuilds it from the ledger.
-          await this.counters.add(buckets, usage, -1).then(() => { released = { buckets, usage }; }, () => undefined);
-        }
-      }
+      if (ENDED_STATUSES.has(to)) undo = await this.quotas.release(trx, id, at);
       return true;
     }).catch(async (error: unknown) => {
-      if (released) await this.counters!.add(released.buckets, released.usage, 1).catch(() => undefined);
+      await undo?.();
       throw error;
     });
   }

@@ -32,6 +32,7 @@ export interface Repositories {
 
 /** `counters`: Redis quota counters (SCAIBUNKER_REDIS_URL); without them a bucket's usage is summed from its charges. */
 export function createRepositories(db: Kysely<Database>, kind: 'sqlite' | 'postgres', counters?: RedisQuotaCounters): Repositories {
+  const quotas = new QuotaRepository(db, kind, counters);
   return {
     partners: new PartnerRepository(db),
     tenants: new TenantRepository(db),
@@ -42,8 +43,8 @@ export function createRepositories(db: Kysely<Database>, kind: 'sqlite' | 'postg
     modules: new ModuleRepository(db),
     audit: new AuditRepository(db),
     workers: new WorkerRepository(db),
-    bunkers: new BunkerRepository(db, kind, counters),
-    quotas: new QuotaRepository(db, kind, counters),
+    bunkers: new BunkerRepository(db, kind, quotas),
+    quotas,
     usage: new UsageRepository(db),
   };
 }

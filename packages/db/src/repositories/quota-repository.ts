@@ -3,12 +3,15 @@ import { ScaiError } from '@scaibunker/contracts';
 import { applicableProfiles, NO_USAGE, type ApplicableProfile, type QuotaAssignment, type QuotaProfile, type QuotaUsage } from '@scaibunker/core';
 import type { Database, QuotaAssignmentsTable, QuotaProfilesTable } from '../schema.js';
 import { insertOrConflict } from '../unique-violation.js';
+import { holdPlacementLock } from '../placement-lock.js';
 import type { RedisQuotaCounters } from '../quota-counters.js';
-import { sql } from 'kysely';
 import type { PageOptions } from './page-options.js';
 
 export type QuotaProfileRow = Selectable<QuotaProfilesTable>;
 export type QuotaAssignmentRow = Selectable<QuotaAssignmentsTable>;
+
+/** Undoes what a transaction did to the Redis counters, should that transaction not commit. */
+export type CounterUndo = () => Promise<void>;
 
 /** The cap columns of a profile, as the API names them. */
 export type QuotaCapColumns = Omit<QuotaProfileRow, 'id' | 'tenant_id' | 'name' | 'description' | 'scope_key' | 'created_at' | 'updated_at'>;
@@ -115,12 +118,51 @@ export class QuotaRepository {
     const counters = this.counters;
     if (!counters) return 0;
     return this.db.transaction().execute(async (trx) => {
-      if (this.kind === 'postgres') await sql`select pg_advisory_xact_lock(hashtext('scaibunker.placement'))`.execute(trx);
+      await holdPlacementLock(trx, this.kind);
       const buckets = await trx.selectFrom('quota_charges').select('bucket').distinct().where('released_at', 'is', null).execute();
       const truth = await this.usage(buckets.map((b) => b.bucket), trx, { fromLedger: true });
       await counters.reconcile(truth);
       return truth.size;
     });
+  }
+
+  /**
+   * Charges a new bunker to each of its buckets, inside the placement transaction (which holds
+   * the placement lock): the ledger rows, and the Redis counters when configured.
+   */
+  async charge(trx: Kysely<Database>, bunkerId: string, buckets: readonly string[], usage: QuotaUsage, at: string): Promise<CounterUndo | undefined> {
+    if (buckets.length === 0) return undefined;
+    await trx.insertInto('quota_charges').values(buckets.map((bucket) => ({
+      bunker_id: bunkerId, bucket, bunkers: usage.bunkers, persistent_bunkers: usage.persistentBunkers, cpu_millicores: usage.cpuMillicores,
+      memory_mb: usage.memoryMb, disk_mb: usage.diskMb, gpu_count: usage.gpuCount, charged_at: at, released_at: null,
+    }))).execute();
+    const counters = this.counters;
+    if (!counters) return undefined;
+    await counters.add(buckets, usage, 1);
+    return () => counters.add(buckets, usage, -1).catch(() => undefined);
+  }
+
+  /** Whether a release must hold the placement lock: with Redis, a rebuild of the counters must see all of it or none. */
+  get releasesHoldPlacementLock(): boolean {
+    return this.counters !== undefined;
+  }
+
+  /**
+   * Releases a bunker's unreleased charges inside the transaction that ends it (once, however
+   * often it is ended), and gives them back to the Redis counters. That last part is best
+   * effort: a counter left high only refuses early, never lets a bunker past a cap, and the
+   * next start rebuilds it from the ledger.
+   */
+  async release(trx: Kysely<Database>, bunkerId: string, at: string): Promise<CounterUndo | undefined> {
+    const charges = await trx.updateTable('quota_charges').set({ released_at: at }).where('bunker_id', '=', bunkerId).where('released_at', 'is', null)
+      .returning(['bucket', 'bunkers', 'persistent_bunkers', 'cpu_millicores', 'memory_mb', 'disk_mb', 'gpu_count']).execute();
+    const [first] = charges;
+    const counters = this.counters;
+    if (!counters || !first) return undefined;
+    const usage: QuotaUsage = { bunkers: first.bunkers, persistentBunkers: first.persistent_bunkers, cpuMillicores: first.cpu_millicores, memoryMb: first.memory_mb, diskMb: first.disk_mb, gpuCount: first.gpu_count };
+    const buckets = charges.map((c) => c.bucket);
+    const released = await counters.add(buckets, usage, -1).then(() => true, () => false);
+    return released ? () => counters.add(buckets, usage, 1).catch(() => undefined) : undefined;
   }
 
   /**
