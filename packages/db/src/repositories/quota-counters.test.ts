@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId, usageOf } from '@scaibunker/core';
+import { newId } from '@scaibunker/core';
 import { RedisQuotaCounters } from '../quota-counters.js';
-import { createTestDatabase } from '../testing/index.js';
+import { addQuotaProfile, addTenantUser, createTestDatabase, seedQuotaTenant, SMALL_BUNKER, smallBunkerRow } from '../testing/index.js';
 import { createRepositories, type Repositories } from './index.js';
-import type { BunkerRow } from './bunker-repository.js';
 
 const REDIS_URL = process.env.SCAIBUNKER_TEST_REDIS_URL;
 
@@ -19,46 +18,25 @@ describe.skipIf(!REDIS_URL)('quota charges with Redis counters', () => {
   let repos: Repositories;
   let tenantId: string;
   const at = () => new Date().toISOString();
-  const request = { image: 'minimal', cpuMillicores: 100, memoryMb: 128, diskMb: 256, gpuCount: 0, gpuType: null, lazyPull: false };
-  const usage = usageOf({ cpuMillicores: 100, memoryMb: 128, diskMb: 256, gpuCount: 0, persistent: false });
+  const { request, usage } = SMALL_BUNKER;
 
   beforeAll(async () => {
     handle = await createTestDatabase();
     // A prefix of its own: the two database passes and other runs never share counters.
     counters = await RedisQuotaCounters.connect(REDIS_URL!, `scaibunker-test-${randomBytes(6).toString('hex')}:`);
     repos = createRepositories(handle.db, handle.kind, counters);
-    const partner = await repos.partners.create({ id: newId('partner'), slug: 'rp', name: 'RP', created_at: at() });
-    tenantId = newId('tenant');
-    await repos.tenants.create({ id: tenantId, partner_id: partner.id, slug: 'rt', name: 'RT', created_at: at() });
-    const workerId = newId('worker');
-    await repos.workers.create({
-      id: workerId, name: 'rw', labels: '{}', token_hash: 'x', draining: 0, cpu_millicores: 0, memory_mb: 0, disk_mb: 0,
-      gpu_count: 0, gpu_type: null, version: null, accelerator: null, session_id: null, connected_at: null, last_heartbeat_at: null, created_at: at(),
-    });
-    await repos.workers.register(workerId, 's', { cpuMillicores: 1_000_000, memoryMb: 1_000_000, diskMb: 10_000_000, gpuCount: 0, gpuType: null, version: 't', accelerator: 'tcg', images: { minimal: 'ready' } }, at());
+    tenantId = await seedQuotaTenant(repos, 'rt');
   });
   afterAll(async () => {
     await counters?.close();
     await handle?.close();
   });
 
-  function bunker(owner: string): Omit<BunkerRow, 'worker_id'> {
-    return {
-      id: newId('bunker'), tenant_id: tenantId, owner_user_id: owner, name: null, image: 'minimal', lifecycle_mode: 'ephemeral',
-      network_profile: 'isolated', cpu_millicores: 100, memory_mb: 128, disk_mb: 256, gpu_count: 0, gpu_type: null,
-      max_lifetime_s: 900, idle_timeout_s: 300, session_type: 'standalone', session_ref: null, label_set: '{}', env_vars: '{}',
-      status: 'pending', failure_reason: null, created_at: at(), updated_at: at(), started_at: null, last_activity_at: at(), ended_at: null,
-    };
-  }
+  const bunker = (owner: string) => smallBunkerRow(tenantId, owner);
 
   it('lets exactly 5 of 50 concurrent creates through a cap of 5, counts them in Redis, and gives them back once', async () => {
-    const owner = newId('user');
-    await repos.users.create({ id: owner, tenant_id: tenantId, email: `${owner}@example.test`, display_name: 'U', role: 'tenant_user', disabled: 0, created_at: at() });
-    const profile = await repos.quotas.createProfile({
-      id: newId('quotaProfile'), tenant_id: tenantId, name: 'five', description: null, max_concurrent_bunkers: 5, max_persistent_bunkers: null, max_cpu_millicores: null,
-      max_memory_mb: null, max_disk_mb: null, max_gpu_count: null, per_bunker_max_cpu: null, per_bunker_max_memory: null, per_bunker_max_disk: null, per_bunker_max_gpu: null,
-      created_at: at(), updated_at: at(),
-    });
+    const owner = await addTenantUser(repos, tenantId);
+    const profile = await addQuotaProfile(repos, tenantId, 'five', { max_concurrent_bunkers: 5 });
     await repos.quotas.createAssignment({ id: newId('quotaAssignment'), profile_id: profile.id, tenant_id: tenantId, target_kind: 'user', target_id: owner, mode: 'individual', created_at: at() });
     const applicable = await repos.quotas.applicableFor(owner, tenantId);
     const rows = Array.from({ length: 50 }, () => bunker(owner));
@@ -75,8 +53,7 @@ describe.skipIf(!REDIS_URL)('quota charges with Redis counters', () => {
   });
 
   it('rebuilds the counters from the ledger (a counter left wrong by a crash, a stray key)', async () => {
-    const owner = newId('user');
-    await repos.users.create({ id: owner, tenant_id: tenantId, email: `${owner}@example.test`, display_name: 'V', role: 'tenant_user', disabled: 0, created_at: at() });
+    const owner = await addTenantUser(repos, tenantId);
     const bucket = `user:${owner}`;
     const applicable = [{ profile: { id: 'p', name: 'p', tenantId, maxConcurrentBunkers: null, maxPersistentBunkers: null, maxCpuMillicores: null, maxMemoryMb: null, maxDiskMb: null, maxGpuCount: null, perBunkerMaxCpu: null, perBunkerMaxMemory: null, perBunkerMaxDisk: null, perBunkerMaxGpu: null }, bucket, assignment: null }];
     for (let i = 0; i < 2; i++) expect((await repos.bunkers.place(bunker(owner), request, { applicable, usage, ceilings: {} })).ok).toBe(true);

@@ -1,14 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId, usageOf } from '@scaibunker/core';
-import { createTestDatabase } from '../testing/index.js';
+import { newId } from '@scaibunker/core';
+import { addQuotaProfile, addTenantUser, createTestDatabase, seedQuotaTenant, SMALL_BUNKER, smallBunkerRow } from '../testing/index.js';
 import { createRepositories, type Repositories } from './index.js';
-import type { BunkerRow } from './bunker-repository.js';
 import type { QuotaProfileRow } from './quota-repository.js';
-
-const NO_CAPS = {
-  max_concurrent_bunkers: null, max_persistent_bunkers: null, max_cpu_millicores: null, max_memory_mb: null, max_disk_mb: null, max_gpu_count: null,
-  per_bunker_max_cpu: null, per_bunker_max_memory: null, per_bunker_max_disk: null, per_bunker_max_gpu: null,
-};
 
 /** Quota charging against the real database: exact under concurrency, released when bunkers end. */
 describe('quota charges', () => {
@@ -16,46 +10,21 @@ describe('quota charges', () => {
   let repos: Repositories;
   let tenantId: string;
   const at = () => new Date().toISOString();
-  const request = { image: 'minimal', cpuMillicores: 100, memoryMb: 128, diskMb: 256, gpuCount: 0, gpuType: null, lazyPull: false };
 
   beforeAll(async () => {
     handle = await createTestDatabase();
     repos = createRepositories(handle.db, handle.kind);
-    const partner = await repos.partners.create({ id: newId('partner'), slug: 'qp', name: 'QP', created_at: at() });
-    tenantId = newId('tenant');
-    await repos.tenants.create({ id: tenantId, partner_id: partner.id, slug: 'qt', name: 'QT', created_at: at() });
-    const workerId = newId('worker');
-    await repos.workers.create({
-      id: workerId, name: 'qw', labels: '{}', token_hash: 'x', draining: 0, cpu_millicores: 0, memory_mb: 0, disk_mb: 0,
-      gpu_count: 0, gpu_type: null, version: null, accelerator: null, session_id: null, connected_at: null, last_heartbeat_at: null, created_at: at(),
-    });
-    await repos.workers.register(workerId, 's', { cpuMillicores: 1_000_000, memoryMb: 1_000_000, diskMb: 10_000_000, gpuCount: 0, gpuType: null, version: 't', accelerator: 'tcg', images: { minimal: 'ready' } }, at());
+    tenantId = await seedQuotaTenant(repos, 'qt');
   });
   afterAll(async () => { await handle?.close(); });
 
-  async function user(): Promise<string> {
-    const id = newId('user');
-    await repos.users.create({ id, tenant_id: tenantId, email: `${id}@example.test`, display_name: 'U', role: 'tenant_user', disabled: 0, created_at: at() });
-    return id;
-  }
-
-  async function profile(name: string, caps: Partial<QuotaProfileRow>, platform = false): Promise<QuotaProfileRow> {
-    return repos.quotas.createProfile({ id: newId('quotaProfile'), tenant_id: platform ? null : tenantId, name, description: null, ...NO_CAPS, ...caps, created_at: at(), updated_at: at() });
-  }
-
-  function bunker(owner: string): Omit<BunkerRow, 'worker_id'> {
-    return {
-      id: newId('bunker'), tenant_id: tenantId, owner_user_id: owner, name: null, image: 'minimal', lifecycle_mode: 'ephemeral',
-      network_profile: 'isolated', cpu_millicores: 100, memory_mb: 128, disk_mb: 256, gpu_count: 0, gpu_type: null,
-      max_lifetime_s: 900, idle_timeout_s: 300, session_type: 'standalone', session_ref: null, label_set: '{}', env_vars: '{}',
-      status: 'pending', failure_reason: null, created_at: at(), updated_at: at(), started_at: null, last_activity_at: at(), ended_at: null,
-    };
-  }
+  const user = () => addTenantUser(repos, tenantId);
+  const profile = (name: string, caps: Partial<QuotaProfileRow>, platform = false) => addQuotaProfile(repos, platform ? null : tenantId, name, caps);
 
   async function create(owner: string) {
-    const row = bunker(owner);
-    const quota = { applicable: await repos.quotas.applicableFor(owner, tenantId), usage: usageOf({ cpuMillicores: 100, memoryMb: 128, diskMb: 256, gpuCount: 0, persistent: false }), ceilings: {} };
-    return { row, result: await repos.bunkers.place(row, request, quota) };
+    const row = smallBunkerRow(tenantId, owner);
+    const quota = { applicable: await repos.quotas.applicableFor(owner, tenantId), usage: SMALL_BUNKER.usage, ceilings: {} };
+    return { row, result: await repos.bunkers.place(row, SMALL_BUNKER.request, quota) };
   }
 
   it('lets exactly 5 of 50 concurrent creates through a max_concurrent_bunkers of 5, and reads 0 once they end', async () => {
