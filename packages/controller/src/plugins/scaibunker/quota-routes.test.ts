@@ -107,5 +107,12 @@ describe('quota profiles and assignments (API)', () => {
     await tenantAdmin.delete(`${Q}/${id}`);
     const actions = (await tenantAdmin.get('/v1/audit?limit=200')).body.data.map((r: { action: string; target_id: string }) => `${r.action}:${r.target_id}`);
     expect(actions).toEqual(expect.arrayContaining([`quota.profile.create:${id}`, `quota.profile.delete:${id}`]));
+    // Rows of a platform administrator acting in this tenant belong to it.
+    const other = (await t.admin.post(Q, { name: 'by-platform', tenant_id: tenantId })).body.data.id as string;
+    const row = (await t.admin.get('/v1/audit?limit=200')).body.data.find((r: { action: string; target_id: string }) => r.action === 'quota.profile.create' && r.target_id === other);
+    expect(row).toMatchObject({ tenant_id: tenantId });
+    const tenant = await t.db.selectFrom('tenants').select('partner_id').where('id', '=', tenantId).executeTakeFirstOrThrow();
+    const stored = await t.db.selectFrom('audit_log').select('partner_id').where('target_id', '=', other).executeTakeFirstOrThrow();
+    expect(stored.partner_id).toBe(tenant.partner_id);
   });
 });

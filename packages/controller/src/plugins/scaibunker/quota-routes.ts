@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import {
@@ -22,11 +23,11 @@ const TENANT = 'scaibunker:admin:tenant';
 export const quotaRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = async (app, { repos }) => {
   const tags = ['quotas'];
 
-  /** A profile the actor may read (404 otherwise), checked for management when `manage`. */
-  async function loadProfile(actor: Actor, id: string, manage: boolean): Promise<QuotaProfileRow> {
+  /** A profile the caller may read (404 otherwise), checked for management when `manage`. */
+  async function loadProfile(request: FastifyRequest, id: string, manage: boolean): Promise<QuotaProfileRow> {
     const row = await repos.quotas.getProfile(id);
-    if (!row || !(await mayRead(actor, row))) throw new ScaiError('NOT_FOUND', 'No such quota profile.');
-    if (manage) await requireManage(actor, row.tenant_id);
+    if (!row || !(await mayRead(actorOf(request), row))) throw new ScaiError('NOT_FOUND', 'No such quota profile.');
+    if (manage) await requireManage(request, row.tenant_id);
     return row;
   }
 
@@ -37,15 +38,26 @@ export const quotaRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
     return tenant !== undefined && accessPolicy.canSeeTenant(actor, { id: tenant.id, partnerId: tenant.partner_id });
   }
 
-  /** Platform profiles need admin:platform; a tenant's, admin:tenant and the right to administer that tenant. */
-  async function requireManage(actor: Actor, tenantId: string | null): Promise<void> {
-    if (actor.permissions.has(PLATFORM)) return;
-    if (tenantId === null) throw new ScaiError('AUTHZ_PERMISSION_DENIED', `Platform quota profiles need ${PLATFORM}.`);
-    const tenant = await repos.tenants.get(tenantId);
-    if (!tenant || !accessPolicy.canSeeTenant(actor, { id: tenant.id, partnerId: tenant.partner_id })) throw new ScaiError('NOT_FOUND', 'No such tenant.');
-    if (!actor.permissions.has(TENANT) || !accessPolicy.canAdministerTenant(actor, { id: tenant.id, partnerId: tenant.partner_id })) {
-      throw new ScaiError('AUTHZ_PERMISSION_DENIED', `Managing this tenant's quota profiles needs ${TENANT}.`);
+  /**
+   * Platform profiles need admin:platform; a tenant's, admin:tenant and the right to administer
+   * that tenant (or admin:platform). The tenant acted in is noted for the audit row.
+   */
+  async function requireManage(request: FastifyRequest, tenantId: string | null): Promise<void> {
+    const actor = actorOf(request);
+    if (tenantId === null) {
+      if (!actor.permissions.has(PLATFORM)) throw new ScaiError('AUTHZ_PERMISSION_DENIED', `Platform quota profiles need ${PLATFORM}.`);
+      return;
     }
+    const tenant = await repos.tenants.get(tenantId);
+    if (!tenant) throw new ScaiError('NOT_FOUND', 'No such tenant.');
+    if (!actor.permissions.has(PLATFORM)) {
+      const ref = { id: tenant.id, partnerId: tenant.partner_id };
+      if (!accessPolicy.canSeeTenant(actor, ref)) throw new ScaiError('NOT_FOUND', 'No such tenant.');
+      if (!actor.permissions.has(TENANT) || !accessPolicy.canAdministerTenant(actor, ref)) {
+        throw new ScaiError('AUTHZ_PERMISSION_DENIED', `Managing this tenant's quota profiles needs ${TENANT}.`);
+      }
+    }
+    noteTenant(request, tenant);
   }
 
   app.post('/quota-profiles', {
@@ -55,8 +67,7 @@ export const quotaRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
     const actor = actorOf(request);
     const { name, description, tenant_id: asked, ...caps } = request.body;
     const tenantId = asked === undefined ? actor.tenantId : asked;
-    await requireManage(actor, tenantId);
-    if (tenantId) noteTenantById(request, tenantId);
+    await requireManage(request, tenantId);
     const at = new Date().toISOString();
     const row = await repos.quotas.createProfile({ id: newId('quotaProfile'), tenant_id: tenantId, name, description: description ?? null, ...NO_CAPS, ...caps, created_at: at, updated_at: at });
     noteTarget(request, 'quota_profile', row.id);
@@ -111,15 +122,14 @@ export const quotaRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
 
   app.get('/quota-profiles/:profile_id', {
     schema: { tags, summary: 'Read a quota profile', params: QuotaProfileParams, response: withErrors({ 200: Ok(QuotaProfile) }) },
-  }, async (request) => ok(presentProfile(await loadProfile(actorOf(request), request.params.profile_id, false))));
+  }, async (request) => ok(presentProfile(await loadProfile(request, request.params.profile_id, false))));
 
   app.patch('/quota-profiles/:profile_id', {
     schema: { tags, summary: 'Change a quota profile’s name, description or caps (null removes a cap); applies to the next create', params: QuotaProfileParams, body: UpdateQuotaProfileBody, response: withErrors({ 200: Ok(QuotaProfile) }) },
     config: { auditAction: 'quota.profile.update' },
   }, async (request) => {
-    const row = await loadProfile(actorOf(request), request.params.profile_id, true);
+    const row = await loadProfile(request, request.params.profile_id, true);
     noteTarget(request, 'quota_profile', row.id);
-    if (row.tenant_id) noteTenantById(request, row.tenant_id);
     return ok(presentProfile((await repos.quotas.updateProfile(row.id, request.body, new Date().toISOString()))!));
   });
 
@@ -127,9 +137,8 @@ export const quotaRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
     schema: { tags, summary: 'Delete a quota profile and its assignments (running bunkers keep what they were charged until they end)', params: QuotaProfileParams, response: withErrors({ 200: Ok(QuotaProfile) }) },
     config: { auditAction: 'quota.profile.delete' },
   }, async (request) => {
-    const row = await loadProfile(actorOf(request), request.params.profile_id, true);
+    const row = await loadProfile(request, request.params.profile_id, true);
     noteTarget(request, 'quota_profile', row.id);
-    if (row.tenant_id) noteTenantById(request, row.tenant_id);
     await repos.quotas.deleteProfile(row.id);
     return ok(presentProfile(row));
   });
@@ -139,7 +148,7 @@ export const quotaRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
     config: { auditAction: 'quota.assignment.create' },
   }, async (request, reply) => {
     const actor = actorOf(request);
-    const profile = await loadProfile(actor, request.params.profile_id, true);
+    const profile = await loadProfile(request, request.params.profile_id, true);
     const { target_kind: kind, target_id: targetId } = request.body;
     const mode = request.body.mode ?? (kind === 'user' ? 'individual' : 'shared');
     if ((kind === 'user') !== (mode === 'individual')) {
@@ -148,8 +157,7 @@ export const quotaRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
     const targetTenant = kind === 'user' ? (await repos.users.get(targetId))?.tenant_id : (await repos.groups.get(targetId))?.tenant_id;
     // The target must be the caller's to manage, and in the profile's tenant when it has one.
     if (!targetTenant || (profile.tenant_id !== null && profile.tenant_id !== targetTenant)) throw new ScaiError('NOT_FOUND', `No such ${kind} in the profile's tenant.`);
-    await requireManage(actor, targetTenant).catch((error: unknown) => { throw error instanceof ScaiError && error.code === 'NOT_FOUND' ? new ScaiError('NOT_FOUND', `No such ${kind}.`) : error; });
-    noteTenantById(request, targetTenant);
+    await requireManage(request, targetTenant).catch((error: unknown) => { throw error instanceof ScaiError && error.code === 'NOT_FOUND' ? new ScaiError('NOT_FOUND', `No such ${kind}.`) : error; });
     const row = await repos.quotas.createAssignment({ id: newId('quotaAssignment'), profile_id: profile.id, tenant_id: targetTenant, target_kind: kind, target_id: targetId, mode, created_at: new Date().toISOString() });
     noteTarget(request, 'quota_assignment', row.id);
     return reply.status(201).send(ok(presentAssignment(row)));
@@ -159,7 +167,7 @@ export const quotaRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
     schema: { tags, summary: 'List a profile’s assignments (a platform profile’s: those in tenants the caller administers)', params: QuotaProfileParams, querystring: PageQuery, response: withErrors({ 200: Page(QuotaAssignment) }) },
   }, async (request) => {
     const actor = actorOf(request);
-    const profile = await loadProfile(actor, request.params.profile_id, false);
+    const profile = await loadProfile(request, request.params.profile_id, false);
     const { limit, afterId } = pageOptions(request.query);
     const rows = await repos.quotas.listAssignments(profile.id, actor.permissions.has(PLATFORM) ? undefined : actor.tenantId, { limit, afterId });
     return page(rows, limit, presentAssignment);
@@ -169,20 +177,14 @@ export const quotaRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> = a
     schema: { tags, summary: 'Remove an assignment', params: QuotaAssignmentParams, response: withErrors({ 200: Ok(QuotaAssignment) }) },
     config: { auditAction: 'quota.assignment.delete' },
   }, async (request) => {
-    const actor = actorOf(request);
-    const profile = await loadProfile(actor, request.params.profile_id, false);
+    const profile = await loadProfile(request, request.params.profile_id, false);
     const row = await repos.quotas.getAssignment(request.params.assignment_id);
     if (!row || row.profile_id !== profile.id) throw new ScaiError('NOT_FOUND', 'No such assignment.');
-    await requireManage(actor, row.tenant_id).catch((error: unknown) => { throw error instanceof ScaiError && error.code === 'NOT_FOUND' ? new ScaiError('NOT_FOUND', 'No such assignment.') : error; });
+    await requireManage(request, row.tenant_id).catch((error: unknown) => { throw error instanceof ScaiError && error.code === 'NOT_FOUND' ? new ScaiError('NOT_FOUND', 'No such assignment.') : error; });
     noteTarget(request, 'quota_assignment', row.id);
-    noteTenantById(request, row.tenant_id);
     await repos.quotas.deleteAssignment(row.id);
     return ok(presentAssignment(row));
   });
-
-  function noteTenantById(request: Parameters<typeof noteTenant>[0], tenantId: string): void {
-    request.auditNote.tenantId = tenantId;
-  }
 };
 
 const NO_CAPS = {
