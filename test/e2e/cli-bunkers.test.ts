@@ -1,36 +1,21 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, testDatabaseKind } from '@scaibunker/db/testing';
 import { runCli, type CliResult } from './cli-process.js';
-import { endLeftoverVms, startServer, stopServer, type Served } from './server-process.js';
+import { serveForCli, type ServedForCli } from './server-process.js';
 
 /** The M3 CLI verbs, as a user types them, against `scaibunker serve` in mode all: real microVMs. */
 describe('scaibunker bunker, exec and worker against a real server', () => {
-  let dataDir: string;
+  let server: ServedForCli;
   let env: NodeJS.ProcessEnv;
-  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
-  let served: Served;
   let bunkerId: string;
   const cli = (args: string[], input = ''): Promise<CliResult> => runCli(args, env, input);
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-cli-bunkers-'));
-    env = { SCAIBUNKER_DATA_DIR: dataDir, SCAIBUNKER_LISTEN: '127.0.0.1:0', SCAIGRID_HOST: '', SCAIGRID_API_KEY: '', SCAIGRID_MODE: 'all' };
-    if (testDatabaseKind() === 'postgres') {
-      database = await createTestDatabase();
-      if (database.config.kind === 'postgres') env.SCAIBUNKER_DATABASE_URL = database.config.url;
-    }
-    served = await startServer(env);
-    env.SCAIGRID_HOST = served.url;
+    server = await serveForCli('cli-bunkers', 'all');
+    env = server.env;
   }, 60_000);
 
   afterAll(async () => {
-    if (served) expect(await stopServer(served)).toBe(0);
-    await database?.close();
-    endLeftoverVms(dataDir);
-    rmSync(dataDir, { recursive: true, force: true });
+    if (server) expect(await server.close()).toBe(0);
   }, 60_000);
 
   it('lists the local worker online', async () => {

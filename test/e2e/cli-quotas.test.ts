@@ -1,17 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, testDatabaseKind } from '@scaibunker/db/testing';
 import { runCli, type CliResult } from './cli-process.js';
-import { startServer, stopServer, type Served } from './server-process.js';
+import { serveForCli, type ServedForCli } from './server-process.js';
 
 /** The `scaibunker quota` verbs, as an administrator types them, against a real `scaibunker serve`. */
 describe('scaibunker quota against a real server', () => {
-  let dataDir: string;
+  let server: ServedForCli;
   let env: NodeJS.ProcessEnv;
-  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
-  let served: Served;
   let profileId: string;
   let userId: string;
   let assignmentId: string;
@@ -24,21 +18,13 @@ describe('scaibunker quota against a real server', () => {
   };
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-cli-quotas-'));
     // Mode controller: quotas need no bunker, so no local worker (and no microVM) is started.
-    env = { SCAIBUNKER_DATA_DIR: dataDir, SCAIBUNKER_LISTEN: '127.0.0.1:0', SCAIGRID_HOST: '', SCAIGRID_API_KEY: '', SCAIGRID_MODE: 'controller' };
-    if (testDatabaseKind() === 'postgres') {
-      database = await createTestDatabase();
-      if (database.config.kind === 'postgres') env.SCAIBUNKER_DATABASE_URL = database.config.url;
-    }
-    served = await startServer(env);
-    env.SCAIGRID_HOST = served.url;
+    server = await serveForCli('cli-quotas', 'controller');
+    env = server.env;
   }, 60_000);
 
   afterAll(async () => {
-    if (served) expect(await stopServer(served)).toBe(0);
-    await database?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (server) expect(await server.close()).toBe(0);
   }, 60_000);
 
   it('creates a profile in the caller’s tenant, printing its caps with "none" where uncapped', async () => {

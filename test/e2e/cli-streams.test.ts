@@ -4,9 +4,8 @@ import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, testDatabaseKind } from '@scaibunker/db/testing';
 import { CLI, runCli, type CliResult } from './cli-process.js';
-import { endLeftoverVms, startServer, stopServer, type Served } from './server-process.js';
+import { serveForCli, type ServedForCli } from './server-process.js';
 
 /** A CLI run whose output is seen as it arrives, each stdout chunk with the time it came. */
 interface LiveCli {
@@ -44,24 +43,16 @@ async function sha256File(path: string): Promise<string> {
 
 /** Streaming exec, background processes, cp and the shell, as a user types them, against `scaibunker serve` in mode all: real microVMs. */
 describe('scaibunker exec streaming, ps/logs/kill, cp and shell against a real server', () => {
-  let dataDir: string;
   let work: string;
+  let server: ServedForCli;
   let env: NodeJS.ProcessEnv;
-  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
-  let served: Served;
   let bunkerId: string;
   const cli = (args: string[], input: string | Buffer = ''): Promise<CliResult> => runCli(args, env, input);
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'scaibunker-cli-streams-'));
     work = mkdtempSync(join(tmpdir(), 'scaibunker-cli-files-'));
-    env = { SCAIBUNKER_DATA_DIR: dataDir, SCAIBUNKER_LISTEN: '127.0.0.1:0', SCAIGRID_HOST: '', SCAIGRID_API_KEY: '', SCAIGRID_MODE: 'all' };
-    if (testDatabaseKind() === 'postgres') {
-      database = await createTestDatabase();
-      if (database.config.kind === 'postgres') env.SCAIBUNKER_DATABASE_URL = database.config.url;
-    }
-    served = await startServer(env);
-    env.SCAIGRID_HOST = served.url;
+    server = await serveForCli('cli-streams', 'all');
+    env = server.env;
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       const workers = JSON.parse((await cli(['worker', 'list', '--json'])).stdout) as Array<{ status: string }>;
@@ -75,10 +66,7 @@ describe('scaibunker exec streaming, ps/logs/kill, cp and shell against a real s
 
   afterAll(async () => {
     if (bunkerId) await cli(['bunker', 'rm', bunkerId]);
-    if (served) expect(await stopServer(served)).toBe(0);
-    await database?.close();
-    endLeftoverVms(dataDir);
-    rmSync(dataDir, { recursive: true, force: true });
+    if (server) expect(await server.close()).toBe(0);
     rmSync(work, { recursive: true, force: true });
   }, 60_000);
 

@@ -1,4 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase, testDatabaseKind } from '@scaibunker/db/testing';
 import { CLI } from './cli-process.js';
 
 /** A `scaibunker serve` process and the URL it listens on. */
@@ -44,4 +48,33 @@ export function stopServer(served: Served): Promise<number | null> {
  */
 export function endLeftoverVms(dataDir: string): void {
   spawnSync('pkill', ['-KILL', '-f', `${dataDir}/vms/`]);
+}
+
+/** `scaibunker serve` on the suite's database (PostgreSQL on that pass), with the env a CLI run talks to it with. */
+export interface ServedForCli {
+  dataDir: string;
+  /** SCAIBUNKER_* of the server, and SCAIGRID_HOST pointing at it: what `runCli` is given. */
+  env: NodeJS.ProcessEnv;
+  served: Served;
+  /** Stops the server (answering its exit code), ends its leftover VMs and removes its data. */
+  close(): Promise<number | null>;
+}
+
+export async function serveForCli(name: string, mode: 'all' | 'controller'): Promise<ServedForCli> {
+  const dataDir = mkdtempSync(join(tmpdir(), `scaibunker-${name}-`));
+  const env: NodeJS.ProcessEnv = { SCAIBUNKER_DATA_DIR: dataDir, SCAIBUNKER_LISTEN: '127.0.0.1:0', SCAIGRID_HOST: '', SCAIGRID_API_KEY: '', SCAIGRID_MODE: mode };
+  const database = testDatabaseKind() === 'postgres' ? await createTestDatabase() : undefined;
+  if (database?.config.kind === 'postgres') env.SCAIBUNKER_DATABASE_URL = database.config.url;
+  const served = await startServer(env);
+  env.SCAIGRID_HOST = served.url;
+  return {
+    dataDir, env, served,
+    async close() {
+      const code = await stopServer(served);
+      await database?.close();
+      endLeftoverVms(dataDir);
+      rmSync(dataDir, { recursive: true, force: true });
+      return code;
+    },
+  };
 }
