@@ -237,14 +237,6 @@ export class AgentClient {
     await this.request([[Key.OP, 'rename'], [Key.PATH, from], [Key.PATH2, to]]);
   }
 
-  async freeze(): Promise<void> {
-    await this.request([[Key.OP, 'freeze']]);
-  }
-
-  async thaw(): Promise<void> {
-    await this.request([[Key.OP, 'thaw']]);
-  }
-
   /** Seals a template-to-be: its clones refuse exec and file operations until their own `setIdentity`. */
   async seal(): Promise<void> {
     await this.request([[Key.OP, 'seal']]);
