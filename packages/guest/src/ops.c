@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "effects.h"
+#include "netconf.h"
 #include "streams.h"
 
 bool agent_frozen;
@@ -109,6 +110,8 @@ static const char *check_identity(const struct request *r)
 			return "MACHINE_ID is 32 hex digits";
 	}
 	if (HAS(r, K_ENTROPY) && r->entropy_len > ENTROPY_MAX) return "ENTROPY is at most 512 bytes";
+	struct netconf nc;
+	if (HAS(r, K_NET)) return netconf_parse(r->net, &nc);
 	return NULL;
 }
 

@@ -69,7 +69,8 @@ enum key {
 	K_MEM_TOTAL_KIB,
 	K_MEM_AVAILABLE_KIB,
 	K_USER,
-	K_LAST = K_USER
+	K_NET,
+	K_LAST = K_NET
 };
 
 #define E_BAD_FRAME "BAD_FRAME"

@@ -73,6 +73,7 @@ static const char **string_slot(struct request *r, uint16_t key)
 	case K_PATH2: return &r->path2;
 	case K_HOSTNAME: return &r->hostname;
 	case K_MACHINE_ID: return &r->machine_id;
+	case K_NET: return &r->net;
 	default: return NULL;
 	}
 }

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "effects.h"
+#include "netconf.h"
+#include "network.h"
 #include "ops.h"
 #include "util.h"
 
@@ -228,6 +230,12 @@ void op_identity(struct stream *s, const struct request *r)
 		}
 		if (HAS(r, K_TIME_MS) && set_clock(r->time_ms) < 0) {
 			stream_fail_errno(s, errno, "set the clock");
+			return;
+		}
+		struct netconf nc;
+		const char *failed;
+		if (HAS(r, K_NET) && !netconf_parse(r->net, &nc) && (failed = network_apply(&nc))) {
+			stream_fail_errno(s, errno, failed);
 			return;
 		}
 	}

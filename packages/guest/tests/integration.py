@@ -25,7 +25,7 @@ K = dict(OP=1, ARGV=2, ENV=3, CWD=4, UID=5, GID=6, TIMEOUT_MS=7, COLS=8, ROWS=9,
          TIMED_OUT=18, SIZE=19, TYPE=20, MTIME_MS=21, ENTRY=22, NAME=23, ERR_CODE=24,
          ERR_MESSAGE=25, ERRNO=26, PROTO_VERSION=27, AGENT_VERSION=28, HOSTNAME=29,
          MACHINE_ID=30, ENTROPY=31, TIME_MS=32, UPTIME_MS=33, CANCEL=34, TRUNCATED=35,
-         MEM_TOTAL_KIB=36, MEM_AVAILABLE_KIB=37, USER=38)
+         MEM_TOTAL_KIB=36, MEM_AVAILABLE_KIB=37, USER=38, NET=39)
 HDR = struct.Struct('<HBBIIBBH')
 WINDOW = 256 * 1024
 DATA_MAX = 64 * 1024
@@ -623,6 +623,7 @@ class Suite:
                      ('ENTROPY', os.urandom(64)), ('TIME_MS', int(time.time() * 1000))))
         expect(socket.gethostname() != 'sandbox', 'identity touched the host')
         error(self.op('identity', ('MACHINE_ID', 'xyz')), 'BAD_REQUEST')
+        error(self.op('identity', ('NET', '52:54:00:0a:00:02 100.96.0.2/30 100.96.1.1 100.96.0.1')), 'BAD_REQUEST')
         s = self.sid()
         self.p.open(s, ('OP', 'write'), ('PATH', self.path('upload')))
         error(self.op('freeze'), 'BUSY')

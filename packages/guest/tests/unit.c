@@ -3,6 +3,7 @@
  * request parsing, the kernel command line's settings, and dispatch through the real link
  * and stream table (with the stubbed effects of fuzz/effects_stub.c).
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "frame.h"
 #include "le.h"
 #include "link.h"
+#include "netconf.h"
 #include "ops.h"
 #include "proto.h"
 #include "request.h"
@@ -521,6 +523,31 @@ static void test_cmdline(void)
 	}
 }
 
+static void test_netconf(void)
+{
+	struct netconf nc;
+	CHECK(!netconf_parse("52:54:00:0a:00:02 100.96.0.2/30 100.96.0.1 100.96.0.1", &nc));
+	CHECK(nc.mac[0] == 0x52 && nc.mac[5] == 0x02 && nc.prefix == 30);
+	CHECK(nc.netmask.s_addr == htonl(0xfffffffc) && nc.address.s_addr == htonl(0x64600002));
+	CHECK(nc.gateway.s_addr == htonl(0x64600001) && nc.resolver.s_addr == htonl(0x64600001));
+	CHECK(!netconf_parse("52:54:00:0A:00:02 10.0.0.9/8 10.255.0.1 192.0.2.53", &nc));
+	const char *bad[] = {
+		"", "52:54:00:0a:00:02", "52:54:00:0a:00:02 100.96.0.2/30 100.96.0.1",
+		"52:54:00:0a:00:02 100.96.0.2/30 100.96.0.1 100.96.0.1 extra",
+		"53:54:00:0a:00:02 100.96.0.2/30 100.96.0.1 100.96.0.1",  /* multicast */
+		"52:54:00:0a:00 100.96.0.2/30 100.96.0.1 100.96.0.1",     /* short MAC */
+		"52:54:00:0a:00:02x 100.96.0.2/30 100.96.0.1 100.96.0.1", /* long MAC */
+		"52:54:00:0a:00:02 100.96.0.2 100.96.0.1 100.96.0.1",     /* no prefix */
+		"52:54:00:0a:00:02 100.96.0.2/31 100.96.0.1 100.96.0.1",  /* prefix too long */
+		"52:54:00:0a:00:02 100.96.0.2/0 100.96.0.1 100.96.0.1",
+		"52:54:00:0a:00:02 100.96.0.2/3x 100.96.0.1 100.96.0.1",
+		"52:54:00:0a:00:02 100.96.0.300/30 100.96.0.1 100.96.0.1",
+		"52:54:00:0a:00:02 100.96.0.2/30 100.96.1.1 100.96.0.1", /* gateway off the subnet */
+		"52:54:00:0a:00:02 100.96.0.2/30 100.96.0.1 ::1",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) CHECK(netconf_parse(bad[i], &nc) != NULL);
+}
+
 int main(void)
 {
 	link_reset();
@@ -532,6 +559,7 @@ int main(void)
 	test_requests();
 	test_streams();
 	test_cmdline();
+	test_netconf();
 	streams_abort_all();
 	printf("unit: %d checks, %d failed\n", checks, failures);
 	return failures != 0;

@@ -3,10 +3,13 @@
  * does, then execs it (same pid, so the caller's pid and cgroup bookkeeping stay right).
  *
  *   scaibunker-jailer --root DIR --uid N --gid N [--cgroup-procs FILE]...
- *                     [--ro PATH]... [--rw PATH]... [--dev PATH]... [--cwd DIR]
+ *                     [--netns PATH [--tap NAME]...] [--ro PATH]... [--rw PATH]... [--dev PATH]... [--cwd DIR]
  *                     -- PROGRAM [ARG]...
  *
- * In order: joins the given cgroups (before the VMM allocates anything), enters a private
+ * In order: joins the given cgroups (before the VMM allocates anything), joins the network
+ * namespace at PATH (a bunker's, holding its tap devices; without it the VMM shares the
+ * host's, where an isolated VM has no device to use anyway) and opens each --tap there, as
+ * fds 10, 11, … of the VMM (it never opens /dev/net/tun itself), enters a private
  * mount namespace, mounts a small tmpfs on DIR and recreates inside it, at their host paths,
  * only what is named: --ro read-only binds (system directories, the kernel, shared base
  * disks), --rw binds (the VM's own work directory), --dev device nodes. A host path that is
@@ -27,12 +30,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_PATHS 64
+#define MAX_TAPS 8
+#define FIRST_TAP_FD 10
 
 enum bind_kind { BIND_RO, BIND_RW, BIND_DEV };
 
@@ -135,6 +143,25 @@ static void add_bind(const char *root, const struct bind *bind)
 		fail("remount %s", bind->path);
 }
 
+/* Attaches to an existing tap device of the current network namespace, as fd `target`. */
+static void open_tap(const char *name, int target)
+{
+	struct ifreq ifr = {0};
+	if (strlen(name) >= IFNAMSIZ)
+		fail("tap name too long: '%s'", name);
+	strcpy(ifr.ifr_name, name);
+	/* With virtio-net headers: the VMM hands the guest's offloads (checksum, TSO) to the host. */
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	int fd = open("/dev/net/tun", O_RDWR);
+	if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) != 0)
+		fail("open tap %s", name);
+	if (fd != target) {
+		if (dup2(fd, target) != target)
+			fail("dup2 tap %s", name);
+		close(fd);
+	}
+}
+
 static void join_cgroup(const char *procs_file)
 {
 	int fd = open(procs_file, O_WRONLY | O_CLOEXEC);
@@ -148,11 +175,12 @@ static void join_cgroup(const char *procs_file)
 
 int main(int argc, char **argv)
 {
-	const char *root = NULL, *cwd = "/";
+	const char *root = NULL, *cwd = "/", *netns = NULL;
 	unsigned uid = 0, gid = 0;
 	struct bind binds[MAX_PATHS];
 	const char *cgroups[8];
-	size_t nbinds = 0, ncgroups = 0;
+	const char *taps[MAX_TAPS];
+	size_t nbinds = 0, ncgroups = 0, ntaps = 0;
 	int i;
 
 	for (i = 1; i < argc; i++) {
@@ -172,6 +200,13 @@ int main(int argc, char **argv)
 			gid = parse_id(value, "--gid");
 		else if (strcmp(opt, "--cwd") == 0)
 			cwd = value;
+		else if (strcmp(opt, "--netns") == 0)
+			netns = value;
+		else if (strcmp(opt, "--tap") == 0) {
+			if (ntaps == MAX_TAPS)
+				fail("too many --tap");
+			taps[ntaps++] = value;
+		}
 		else if (strcmp(opt, "--cgroup-procs") == 0) {
 			if (ncgroups == sizeof cgroups / sizeof cgroups[0])
 				fail("too many --cgroup-procs");
@@ -190,6 +225,17 @@ int main(int argc, char **argv)
 
 	for (size_t c = 0; c < ncgroups; c++)
 		join_cgroup(cgroups[c]);
+
+	if (netns) {
+		int fd = open(netns, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNET) != 0)
+			fail("join network namespace %s", netns);
+		close(fd);
+	} else if (ntaps) {
+		fail("--tap needs --netns");
+	}
+	for (size_t t = 0; t < ntaps; t++)
+		open_tap(taps[t], FIRST_TAP_FD + (int)t);
 
 	if (unshare(CLONE_NEWNS) != 0)
 		fail("unshare(CLONE_NEWNS)");

@@ -1,0 +1,9 @@
+#ifndef SB_NETWORK_H
+#define SB_NETWORK_H
+
+#include "netconf.h"
+
+/* Configures eth0 as nc says; returns NULL, or the step that failed (errno set). */
+const char *network_apply(const struct netconf *nc);
+
+#endif
