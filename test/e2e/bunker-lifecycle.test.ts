@@ -371,7 +371,7 @@ describe('bunker lifecycle through the API', () => {
     expect(unknownImage.body.error.code).toBe('NO_SUITABLE_WORKER');
     const tooBig = await call('POST', '/bunkers', { image: 'minimal', memory_mb: 262_144 });
     expect(tooBig.body.error.code).toBe('WORKER_UNAVAILABLE');
-    const network = await call('POST', '/bunkers', { image: 'minimal', network_profile: 'registry' });
+    const network = await call('POST', '/bunkers', { image: 'minimal', network_profile: 'transit', interfaces: [{ if_name: 'eth1', bridge_name: 'b' }] });
     expect(network.body.error.code).toBe('NOT_SUPPORTED');
     const interfaces = await call('POST', '/bunkers', { image: 'minimal', interfaces: [{ if_name: 'eth1', bridge_name: 'b' }] });
     expect(interfaces.body.error.code).toBe('INTERFACES_NOT_ALLOWED');

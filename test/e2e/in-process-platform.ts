@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig, startServer, type RunningServer } from '@scaibunker/controller';
 import { createTestDatabase } from '@scaibunker/db/testing';
-import { DEFAULT_CACHE_DIR, VmRuntime, WorkerDaemon, type WorkerDaemonOptions } from '@scaibunker/worker';
+import { BunkerNetworks, DEFAULT_CACHE_DIR, parseResolver, VmRuntime, WorkerDaemon, type WorkerDaemonOptions } from '@scaibunker/worker';
 
 /** An API answer: its status and its envelope. */
 export interface Answer {
@@ -23,11 +23,19 @@ export interface Platform {
    * Starts a worker daemon on a runtime of its own (under `<dataDir>/<name>`): the local worker,
    * or with `token` one registered through the API. Stopped by `close`.
    */
-  startWorker(name: string, options?: Partial<Pick<WorkerDaemonOptions, 'token' | 'cpuMillicores' | 'memoryMb' | 'diskMb' | 'warmPool'>>): Promise<WorkerDaemon>;
+  startWorker(name: string, options?: Partial<Pick<WorkerDaemonOptions, 'token' | 'cpuMillicores' | 'memoryMb' | 'diskMb' | 'warmPool'>> & { network?: WorkerNetwork }): Promise<WorkerDaemon>;
   close(): Promise<void>;
 }
 
 const quiet = { info: () => undefined, warn: () => undefined };
+
+/** Bunker networking for a test's worker: always through an uplink namespace the test made (see fake-internet.ts). */
+export interface WorkerNetwork {
+  uplinkNetns: string;
+  resolver: string;
+  /** What the registry profile reaches (default: the real registries, unreachable in a test). */
+  registries?: string[];
+}
 
 /** Starts the controller (`env` as SCAIBUNKER_* variables) on a fresh database of the suite's kind. */
 export async function startPlatform(env: Record<string, string> = {}): Promise<Platform> {
@@ -45,9 +53,10 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<P
       });
       return { status: response.status, body: (await response.json()) as Answer['body'] };
     },
-    async startWorker(name, options = {}) {
+    async startWorker(name, { network, ...options } = {}) {
       const runtime = await VmRuntime.open({ dataDir: join(dataDir, name), cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL });
-      const daemon = new WorkerDaemon({ controllerUrl: server.url, runtime, version: 'test', log: quiet, ...options, token: options.token ?? await server.localWorkerToken() });
+      const networks = network && await BunkerNetworks.open({ stateDir: join(dataDir, name, 'network'), uplinkNetns: network.uplinkNetns, dnsUpstream: parseResolver(network.resolver), registries: network.registries });
+      const daemon = new WorkerDaemon({ controllerUrl: server.url, runtime, version: 'test', log: quiet, ...options, ...(networks ? { networks } : {}), token: options.token ?? await server.localWorkerToken() });
       await daemon.start();
       daemons.push(daemon);
       return daemon;

@@ -14,7 +14,9 @@ export interface Served {
 
 /** Starts `scaibunker serve` as a real process and waits until it listens. */
 export function startServer(env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<Served> {
-  const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A served worker never sets bunker networks up in the machine's own namespace: the
+  // network tests give their workers an uplink namespace of their own (fake-internet.ts).
+  const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...process.env, SCAIBUNKER_NETWORK: 'off', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), timeoutMs);

@@ -12,6 +12,8 @@ export const LINK_CALLS = {
   stopBunker: 'bunker.stop',
   pauseBunker: 'bunker.pause',
   resumeBunker: 'bunker.resume',
+  /** A networked bunker's addresses and refusals (NOT_FOUND: no network here). */
+  bunkerNetwork: 'bunker.network',
   exec: 'exec.run',
   /** Files: a read answers with a stream the worker opened; a write names one the controller opened. */
   fileRead: 'file.read',
@@ -31,6 +33,15 @@ export const LINK_CALLS = {
   shellResize: 'shell.resize',
   shellStatus: 'shell.status',
 } as const;
+
+/** A networked bunker's network, as `bunker.start` carries it (no `network`: isolated, no NIC at all). */
+export interface BunkerNetworkLaunch {
+  profile: 'registry' | 'allowlisted' | 'unrestricted' | 'transit';
+  /** `allowlisted`: the normalised `network_allowlist`. */
+  allowlist?: string[] | undefined;
+  /** Caps each direction (Mbit/s). */
+  bandwidthMbit?: number | undefined;
+}
 
 /** One-way events a worker sends. */
 export const LINK_EVENTS = {

@@ -74,6 +74,11 @@ export interface BunkersTable {
   image: string;
   lifecycle_mode: string;
   network_profile: string;
+  /** JSON array of normalised names, for `allowlisted`; null otherwise. */
+  network_allowlist: string | null;
+  bandwidth_mbit: number | null;
+  /** 1: every flow is written to the egress audit (unrestricted and transit bunkers of a tenant that turned it on). */
+  egress_audit: number;
   cpu_millicores: number;
   memory_mb: number;
   disk_mb: number;

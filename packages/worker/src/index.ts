@@ -17,3 +17,5 @@ export { detectCgroupManager, type CgroupManager } from './cgroup/cgroup-limits.
 export { WorkerDaemon, type WorkerDaemonOptions } from './daemon/worker-daemon.js';
 export { BunkerHost } from './daemon/bunker-host.js';
 export { WarmPool, parseWarmPool, type WarmPoolSpec } from './daemon/warm-pool.js';
+export { addNetns, deleteNetns, ipBatch, listNetns, runIn } from './network/netns.js';
+export { BunkerNetworks, networkOptionsFromEnv, parseResolver, type BunkerNetworkOptions, type AttachedNetwork } from './network/bunker-networks.js';

@@ -67,7 +67,7 @@ export async function serve(): Promise<void> {
 
 /** Opens this host's microVM runtime and dials the controller; resolves once registered. */
 async function startWorker(controllerUrl: string, token: string, dataDir: string, version: string, log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void }): Promise<Stopper> {
-  const { VmRuntime, WorkerDaemon, DEFAULT_CACHE_DIR, kernelFlavourFromEnv, diskModeFromEnv, parseWarmPool, standbyVmmsFromEnv } = await import('@scaibunker/worker');
+  const { VmRuntime, WorkerDaemon, BunkerNetworks, DEFAULT_CACHE_DIR, kernelFlavourFromEnv, diskModeFromEnv, networkOptionsFromEnv, parseWarmPool, standbyVmmsFromEnv } = await import('@scaibunker/worker');
   const warmPool = parseWarmPool(process.env.SCAIBUNKER_WARM_POOL);
   const runtime = await VmRuntime.open({
     dataDir, cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL,
@@ -76,8 +76,9 @@ async function startWorker(controllerUrl: string, token: string, dataDir: string
     standbyVmms: standbyVmmsFromEnv(process.env.SCAIBUNKER_STANDBY_VMMS),
   });
   log.info({ vmm: runtime.vmm, accelerator: runtime.accelerator.accelerator, reason: runtime.accelerator.reason }, 'microVM runtime ready');
+  const networks = await openNetworks(() => networkOptionsFromEnv(process.env, dataDir).then((options) => options && BunkerNetworks.open(options)), log);
   const daemon = new WorkerDaemon({
-    controllerUrl, token, runtime, version, log, warmPool,
+    controllerUrl, token, runtime, version, log, warmPool, ...(networks ? { networks } : {}),
     ...(process.env.SCAIBUNKER_WORKER_CPU_MILLICORES ? { cpuMillicores: Number(process.env.SCAIBUNKER_WORKER_CPU_MILLICORES) } : {}),
     ...(process.env.SCAIBUNKER_WORKER_MEMORY_MB ? { memoryMb: Number(process.env.SCAIBUNKER_WORKER_MEMORY_MB) } : {}),
     ...(process.env.SCAIBUNKER_WORKER_DISK_MB ? { diskMb: Number(process.env.SCAIBUNKER_WORKER_DISK_MB) } : {}),
@@ -88,4 +89,20 @@ async function startWorker(controllerUrl: string, token: string, dataDir: string
     await daemon.stop({ keepBunkers: true });
     await runtime.close();
   };
+}
+
+/**
+ * Bunker networking, when the host allows it: a host without nftables (or with
+ * SCAIBUNKER_NETWORK=off) still runs isolated bunkers, and says why the others are refused.
+ */
+async function openNetworks<T>(open: () => Promise<T | undefined>, log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void }): Promise<T | undefined> {
+  try {
+    const networks = await open();
+    if (networks) log.info({ uplinkNetns: process.env.SCAIBUNKER_NETWORK_UPLINK_NETNS || '(this host)' }, 'bunker networking ready');
+    else log.info({}, 'bunker networking off (SCAIBUNKER_NETWORK=off): isolated bunkers only');
+    return networks;
+  } catch (error) {
+    log.warn({ err: error }, 'bunker networking unavailable: isolated bunkers only');
+    return undefined;
+  }
 }

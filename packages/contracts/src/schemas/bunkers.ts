@@ -53,6 +53,9 @@ export const Bunker = Type.Object({
   image: Type.String(),
   lifecycle_mode: Literals(LIFECYCLE_MODE_VALUES),
   network_profile: Literals(NETWORK_PROFILE_VALUES),
+  network_allowlist: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'The allowlist, normalised (lower case, no root dot, no duplicates); null unless allowlisted.' }),
+  bandwidth_mbit: Type.Union([Type.Integer(), Type.Null()]),
+  egress_audit: Type.Boolean({ description: 'Every flow is written to the egress audit (GET …/egress-audit): unrestricted and transit bunkers of a tenant with the module’s egress_audit on.' }),
   cpu_millicores: Type.Integer(),
   memory_mb: Type.Integer(),
   disk_mb: Type.Integer(),
@@ -173,3 +176,26 @@ export const ExecResult = Type.Object({
   truncated: Type.Boolean(),
 });
 export type ExecResult = Static<typeof ExecResult>;
+
+/** One refusal of a bunker's network: a name its resolver would not resolve, or a packet its firewall dropped. */
+export const NetworkDenial = Type.Object({
+  kind: Literals(['dns', 'connection'] as const),
+  at: Timestamp,
+  name: Type.Optional(Type.String({ description: 'dns: the name refused (NXDOMAIN)' })),
+  type: Type.Optional(Type.Integer({ description: 'dns: the query type (1 = A, 28 = AAAA, …)' })),
+  protocol: Type.Optional(Type.String({ description: 'connection: tcp, udp, icmp, …' })),
+  source: Type.Optional(Type.String()),
+  destination: Type.Optional(Type.String()),
+  port: Type.Optional(Type.Integer()),
+});
+export type NetworkDenial = Static<typeof NetworkDenial>;
+
+export const BunkerNetwork = Type.Object({
+  profile: Literals(NETWORK_PROFILE_VALUES),
+  allowlist: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  bandwidth_mbit: Type.Union([Type.Integer(), Type.Null()]),
+  guest: Type.Union([Type.Object({ mac: Type.String(), address: Type.String(), gateway: Type.String({ description: 'Also its only resolver.' }) }), Type.Null()], { description: 'null: isolated, or not running' }),
+  denied: Type.Union([Type.Object({ names: Type.Integer(), connections: Type.Integer() }), Type.Null()], { description: 'Refusals counted since the worker process started; null when not running' }),
+  recent_denials: Type.Array(NetworkDenial, { description: 'The last 200 refusals, oldest first' }),
+});
+export type BunkerNetwork = Static<typeof BunkerNetwork>;

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { ScaiError, type Bunker, type CreateBunkerBody, type ExecBody, type ExecResult, type PermissionKey } from '@scaibunker/contracts';
+import { ScaiError, type Bunker, type BunkerNetwork, type BunkerNetworkLaunch, type CreateBunkerBody, type ExecBody, type ExecResult, type PermissionKey } from '@scaibunker/contracts';
 import { checkAllowlist, LIFECYCLE_DEFAULTS, newId, usageOf, type Actor, type BunkerStatus, type LifecycleMode, type QuotaCaps, type QuotaRefusal } from '@scaibunker/core';
 import type { BunkerFilter, BunkerRow, PageOptions, Repositories, TenantScope } from '@scaibunker/db';
 import { toExecRequest, type ExecRequest, type WorkerGateway } from './worker-gateway.js';
@@ -61,16 +61,18 @@ export class BunkerService {
     }
     if (body.interfaces && network !== 'transit') throw new ScaiError('INTERFACES_NOT_ALLOWED', '`interfaces` are only allowed with the transit network profile.');
     if (network === 'transit' && !body.interfaces?.length) throw new ScaiError('TRANSIT_MISSING_INTERFACES', 'The transit network profile needs at least one interface.');
-    checkNetworkAllowlist(network, body.network_allowlist);
-    if (network !== 'isolated') throw new ScaiError('NOT_SUPPORTED', `The ${network} network profile arrives with the network step; this build runs isolated bunkers only.`);
-    if (body.bandwidth_mbit !== undefined) throw new ScaiError('NOT_SUPPORTED', '`bandwidth_mbit` arrives with the network step (isolated bunkers have no network).');
+    const allowlist = checkNetworkAllowlist(network, body.network_allowlist);
+    if (network === 'transit') throw new ScaiError('NOT_SUPPORTED', 'The transit network profile (bridges) is not built yet.');
+    if (body.bandwidth_mbit !== undefined && network === 'isolated') {
+      throw new ScaiError('VALIDATION_ERROR', '`bandwidth_mbit` caps a network: an isolated bunker has none.', { details: [{ field: 'bandwidth_mbit', message: 'not allowed with the isolated profile' }] });
+    }
     if (body.from_snapshot !== undefined) throw new ScaiError('NOT_SUPPORTED', '`from_snapshot` arrives with the snapshot step.');
 
     const now = new Date().toISOString();
     const defaults = LIFECYCLE_DEFAULTS[lifecycle];
     const row: Omit<BunkerRow, 'worker_id'> = {
       id: newId('bunker'), tenant_id: actor.tenantId, owner_user_id: actor.userId, name: body.name ?? null, image: body.image,
-      lifecycle_mode: lifecycle, network_profile: network,
+      lifecycle_mode: lifecycle, network_profile: network, network_allowlist: allowlist && JSON.stringify(allowlist), bandwidth_mbit: body.bandwidth_mbit ?? null, egress_audit: 0,
       cpu_millicores: body.cpu_millicores ?? DEFAULT_RESOURCES.cpuMillicores,
       memory_mb: body.memory_mb ?? DEFAULT_RESOURCES.memoryMb,
       disk_mb: body.disk_mb ?? DEFAULT_RESOURCES.diskMb,
@@ -102,6 +104,7 @@ export class BunkerService {
       await withTimeout(this.workers.startBunker(workerId, {
         bunkerId, image: bunker.image, cpuMillicores: bunker.cpu_millicores, memoryMb: bunker.memory_mb, diskMb: bunker.disk_mb,
         envVars: JSON.parse(bunker.env_vars) as Record<string, string>,
+        ...(bunker.network_profile === 'isolated' ? {} : { network: networkLaunchOf(bunker) }),
       }), this.options.startTimeoutMs, `The worker did not start the bunker within ${this.options.startTimeoutMs / 1000} s.`);
       const at = new Date().toISOString();
       if (!(await this.repos.bunkers.transition(bunkerId, ['provisioning'], 'running', at, { started_at: at }))) {
@@ -201,6 +204,20 @@ export class BunkerService {
     return run(bunker.worker_id!);
   }
 
+  /** A bunker's network: what it was created with, and from its worker while it runs (addresses, refusals). */
+  async network(bunker: BunkerRow): Promise<BunkerNetwork> {
+    const live = bunker.network_profile !== 'isolated' && bunker.status === 'running' && bunker.worker_id
+      ? await this.workers.bunkerNetwork(bunker.worker_id, bunker.id) : undefined;
+    return {
+      profile: bunker.network_profile as BunkerNetwork['profile'],
+      allowlist: bunker.network_allowlist === null ? null : JSON.parse(bunker.network_allowlist) as string[],
+      bandwidth_mbit: bunker.bandwidth_mbit,
+      guest: live ? { mac: live.mac, address: live.address, gateway: live.gateway } : null,
+      denied: live ? live.denied : null,
+      recent_denials: live?.recent_denials ?? [],
+    };
+  }
+
   /**
    * The worker side of a file operation on a running bunker the actor may act on; counts as
    * activity. `run` gets the bunker's worker id.
@@ -289,10 +306,11 @@ export class BunkerService {
  * `network_allowlist` is required with the `allowlisted` profile and refused with any other;
  * every bad entry gets its own detail (spec §4).
  */
-function checkNetworkAllowlist(network: string, allowlist: readonly string[] | undefined): void {
+/** The normalised allowlist of an allowlisted bunker (null for other profiles), or VALIDATION_ERROR with a detail per bad entry. */
+function checkNetworkAllowlist(network: string, allowlist: readonly string[] | undefined): string[] | null {
   if (network !== 'allowlisted') {
     if (allowlist !== undefined) throw new ScaiError('VALIDATION_ERROR', '`network_allowlist` goes with the allowlisted network profile only.', { details: [{ field: 'network_allowlist', message: `not allowed with the ${network} profile` }] });
-    return;
+    return null;
   }
   if (!allowlist?.length) throw new ScaiError('VALIDATION_ERROR', 'The allowlisted network profile needs a `network_allowlist`.', { details: [{ field: 'network_allowlist', message: 'required with the allowlisted profile: hostnames or *.domain wildcards' }] });
   const checked = checkAllowlist(allowlist);
@@ -301,6 +319,7 @@ function checkNetworkAllowlist(network: string, allowlist: readonly string[] | u
       details: checked.problems.map((p) => ({ field: `network_allowlist[${p.index}]`, message: p.reason })),
     });
   }
+  return checked.entries;
 }
 
 /** BUNKER_QUOTA_EXCEEDED naming the profile, bucket and resource that refused the bunker. */
@@ -324,11 +343,22 @@ function isTenantAdmin(actor: Actor): boolean {
   return actor.role === 'super_admin' || actor.role === 'partner_admin' || actor.role === 'tenant_admin';
 }
 
+/** What the worker builds a networked bunker's network from. */
+function networkLaunchOf(bunker: BunkerRow): BunkerNetworkLaunch {
+  return {
+    profile: bunker.network_profile as BunkerNetworkLaunch['profile'],
+    ...(bunker.network_allowlist ? { allowlist: JSON.parse(bunker.network_allowlist) as string[] } : {}),
+    ...(bunker.bandwidth_mbit ? { bandwidthMbit: bunker.bandwidth_mbit } : {}),
+  };
+}
+
 /** The bunker as the API shows it: env values never leave the platform. */
 export function presentBunker(row: BunkerRow): Bunker {
-  const { label_set, env_vars, ...rest } = row;
+  const { label_set, env_vars, network_allowlist, egress_audit, ...rest } = row;
   return {
     ...rest,
+    egress_audit: egress_audit === 1,
+    network_allowlist: network_allowlist === null ? null : JSON.parse(network_allowlist) as string[],
     lifecycle_mode: row.lifecycle_mode as Bunker['lifecycle_mode'],
     network_profile: row.network_profile as Bunker['network_profile'],
     session_type: row.session_type as Bunker['session_type'],

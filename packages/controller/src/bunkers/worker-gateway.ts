@@ -1,5 +1,14 @@
 import type { Duplex, Readable } from 'node:stream';
-import type { ExecBody, ExecResult } from '@scaibunker/contracts';
+import type { BunkerNetworkLaunch, ExecBody, ExecResult, NetworkDenial } from '@scaibunker/contracts';
+
+/** What a worker answers `bunker.network` with. */
+export interface WorkerNetworkStatus {
+  mac: string;
+  address: string;
+  gateway: string;
+  denied: { names: number; connections: number };
+  recent_denials: NetworkDenial[];
+}
 
 /** What a worker needs to start one bunker's microVM. */
 export interface BunkerLaunch {
@@ -9,6 +18,8 @@ export interface BunkerLaunch {
   memoryMb: number;
   diskMb: number;
   envVars: Record<string, string>;
+  /** Absent for isolated bunkers. */
+  network?: BunkerNetworkLaunch | undefined;
 }
 
 /**
@@ -21,6 +32,8 @@ export interface WorkerGateway {
   stopBunker(workerId: string, bunkerId: string): Promise<void>;
   pauseBunker(workerId: string, bunkerId: string): Promise<void>;
   resumeBunker(workerId: string, bunkerId: string): Promise<void>;
+  /** A running networked bunker's network as its worker sees it. */
+  bunkerNetwork(workerId: string, bunkerId: string): Promise<WorkerNetworkStatus>;
   exec(workerId: string, bunkerId: string, request: ExecRequest): Promise<ExecResult>;
   /** A guest file's bytes, streamed with flow control end to end (never held whole). */
   readFile(workerId: string, bunkerId: string, path: string): Promise<{ size: number; mode: number; content: Readable }>;

@@ -5,7 +5,7 @@ import { LINK_CALLS, LINK_EVENTS, ScaiError, type ExecResult } from '@scaibunker
 import type { LinkPeer } from '@scaibunker/link';
 import type { Repositories, WorkerRegistration } from '@scaibunker/db';
 import type { BunkerService } from '../bunkers/bunker-service.js';
-import type { BunkerLaunch, ExecRequest, GuestStat, ProcessInfo, WorkerGateway } from '../bunkers/worker-gateway.js';
+import type { BunkerLaunch, ExecRequest, GuestStat, ProcessInfo, WorkerGateway, WorkerNetworkStatus } from '../bunkers/worker-gateway.js';
 
 /** Timing of the worker links. */
 export interface WorkerHubOptions {
@@ -202,6 +202,10 @@ export class WorkerHub implements WorkerGateway {
     const output = peer.acceptStream(stream);
     output.end(); // this side only reads
     return output;
+  }
+
+  bunkerNetwork(workerId: string, bunkerId: string): Promise<WorkerNetworkStatus> {
+    return this.peer(workerId).call<WorkerNetworkStatus>(LINK_CALLS.bunkerNetwork, { bunkerId });
   }
 
   listProcesses(workerId: string, bunkerId: string): Promise<ProcessInfo[]> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkAllowlist, checkAllowlistEntry } from './allowlist.js';
+import { allowlistMatches, checkAllowlist, checkAllowlistEntry } from './allowlist.js';
 
 describe('network_allowlist entries', () => {
   it('takes plain hostnames and first-level wildcards, normalised to lower case without a root dot', () => {
@@ -39,5 +39,13 @@ describe('network_allowlist entries', () => {
     const checked = checkAllowlist(['ok.example.com', 'http://x.example.com', 'also.ok.example.com', '*.*.example.com']);
     expect(checked.ok).toBe(false);
     if (!checked.ok) expect(checked.problems.map((p) => p.index)).toEqual([1, 3]);
+  });
+
+  it('matches queried names: exact ones, and exactly one label under a wildcard', () => {
+    const entries = ['api.example.test', '*.pkg.example.test'];
+    for (const name of ['api.example.test', 'a.pkg.example.test', 'x-1.pkg.example.test']) expect(allowlistMatches(name, entries), name).toBe(true);
+    for (const name of ['evil.example.test', 'pkg.example.test', 'a.b.pkg.example.test', 'example.test', 'api.example.test.evil', 'test', '']) {
+      expect(allowlistMatches(name, entries), name).toBe(false);
+    }
   });
 });

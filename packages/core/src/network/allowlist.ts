@@ -48,3 +48,14 @@ export function checkAllowlist(entries: readonly string[]): { ok: true; entries:
   });
   return problems.length > 0 ? { ok: false, problems } : { ok: true, entries: [...kept] };
 }
+
+/**
+ * Whether a queried name (lower case, no trailing dot) is allowed by normalised entries: an
+ * exact name, or `*.domain` for a name exactly one label below `domain` (`a.pkg.example.com`
+ * matches `*.pkg.example.com`; `pkg.example.com` and `a.b.pkg.example.com` do not).
+ */
+export function allowlistMatches(name: string, entries: readonly string[]): boolean {
+  const dot = name.indexOf('.');
+  const parent = dot > 0 ? name.slice(dot + 1) : undefined;
+  return entries.some((entry) => entry === name || (parent !== undefined && entry.startsWith('*.') && entry.slice(2) === parent));
+}

@@ -3,6 +3,7 @@ import * as platform from './0001-platform.js';
 import * as workersBunkers from './0002-workers-bunkers.js';
 import * as quotas from './0003-quotas.js';
 import * as usage from './0004-usage.js';
+import * as bunkerNetwork from './0005-bunker-network.js';
 
 /** Every migration, in order. Names are never changed once shipped. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-workers-bunkers': workersBunkers,
   '0003-quotas': quotas,
   '0004-usage': usage,
+  '0005-bunker-network': bunkerNetwork,
 };
 
 /** Serves the migrations compiled into this package (no file-system scan at run time). */

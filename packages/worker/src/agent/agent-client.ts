@@ -247,11 +247,14 @@ export class AgentClient {
     return (await this.request([[Key.OP, 'growfs']])).number(Key.SIZE) ?? 0;
   }
 
-  /** Gives a (restored) guest its own identity: hostname, machine id, fresh entropy, the time. */
-  async setIdentity(identity: { hostname?: string; machineId?: string; entropy?: Buffer; timeMs?: number }): Promise<void> {
+  /**
+   * Gives a (restored) guest its own identity: hostname, machine id, fresh entropy, the time,
+   * and for a networked VM its NIC's settings (`MAC ADDRESS/PREFIX GATEWAY RESOLVER`).
+   */
+  async setIdentity(identity: { hostname?: string; machineId?: string; entropy?: Buffer; timeMs?: number; net?: string | undefined }): Promise<void> {
     await this.request([
       [Key.OP, 'identity'], [Key.HOSTNAME, identity.hostname], [Key.MACHINE_ID, identity.machineId],
-      [Key.ENTROPY, identity.entropy], [Key.TIME_MS, identity.timeMs],
+      [Key.ENTROPY, identity.entropy], [Key.TIME_MS, identity.timeMs], [Key.NET, identity.net],
     ]);
   }
 

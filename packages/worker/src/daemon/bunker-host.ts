@@ -1,4 +1,5 @@
-import { ScaiError } from '@scaibunker/contracts';
+import { ScaiError, type BunkerNetworkLaunch } from '@scaibunker/contracts';
+import type { BunkerNetworks, NetworkStatus } from '../network/bunker-networks.js';
 import type { Readable, Writable } from 'node:stream';
 import type { AgentClient, ExecProcess, GuestDirEntry, GuestStat } from '../agent/agent-client.js';
 import { runAs } from '../runtime/guest-account.js';
@@ -15,6 +16,8 @@ export interface BunkerLaunch {
   memoryMb: number;
   diskMb: number;
   envVars: Record<string, string>;
+  /** Absent for isolated bunkers. */
+  network?: BunkerNetworkLaunch | undefined;
 }
 
 /** A sync exec as the controller sends it (see the controller's worker-gateway.ts). */
@@ -59,6 +62,8 @@ export class BunkerHost {
     private readonly pool?: WarmPool,
     /** Told when a bunker's VM ends without being asked to (a crash, a guest poweroff). */
     private readonly onExited?: (bunkerId: string, reason: string) => void,
+    /** Networks of the networked bunkers; without it this worker runs isolated bunkers only. */
+    private readonly networks?: BunkerNetworks,
   ) {}
 
   /** Keeps a VM as the bunker's, and reports it should it end unasked. */
@@ -85,6 +90,7 @@ export class BunkerHost {
     this.vms.delete(bunkerId);
     this.processes.delete(bunkerId);
     this.shells.delete(bunkerId);
+    void this.networks?.detach(bunkerId).catch(() => undefined);
   }
 
   /** Makes a claimed warm VM the bunker's: its identity, and its disk grown to the asked size. */
@@ -111,6 +117,8 @@ export class BunkerHost {
       if (vm.label && /^bnk_[0-9a-z]{26}$/.test(vm.label) && !this.vms.has(vm.label)) this.keep(vm.label, vm);
       else await vm.stop();
     }
+    // Networks whose bunker did not survive (a crash, a kill) go: nothing stale is left.
+    await this.networks?.reconcile(new Set(this.vms.keys()));
   }
 
   /** Where a bunker's VM runs on this host: its VMM's pid and work directory (for operators). */
@@ -130,20 +138,35 @@ export class BunkerHost {
     if (pending) return pending;
     const started = (async () => {
       const hostname = launch.bunkerId.replace('_', '-');
-      const warm = this.pool?.claim(launch.image, launch.memoryMb, launch.cpuMillicores, launch.diskMb);
-      const vm = warm ? await this.adopt(warm.vm, warm.diskMb, hostname, launch) : await this.runtime.start({
-        image: launch.image, memoryMb: launch.memoryMb, cpuMillicores: launch.cpuMillicores, diskMb: launch.diskMb,
-        vcpus: Math.max(1, Math.ceil(launch.cpuMillicores / 1000)), hostname, label: launch.bunkerId,
-      });
+      const network = launch.network && await this.attachNetwork(launch.bunkerId, launch.network);
+      let vm: RuntimeVm;
+      try {
+        // Warm VMs have no NIC: only isolated bunkers take one.
+        const warm = network ? undefined : this.pool?.claim(launch.image, launch.memoryMb, launch.cpuMillicores, launch.diskMb);
+        vm = warm ? await this.adopt(warm.vm, warm.diskMb, hostname, launch) : await this.runtime.start({
+          image: launch.image, memoryMb: launch.memoryMb, cpuMillicores: launch.cpuMillicores, diskMb: launch.diskMb,
+          vcpus: Math.max(1, Math.ceil(launch.cpuMillicores / 1000)), hostname, label: launch.bunkerId,
+          network: network && { netnsPath: network.netnsPath, tap: network.tap, mac: network.mac, guestConfig: network.guestConfig },
+        });
+      } catch (error) {
+        if (network) await this.networks?.detach(launch.bunkerId);
+        throw error;
+      }
       // A stop that came while it booted wins.
       if (!this.starting.has(launch.bunkerId)) {
         await vm.stop();
+        if (network) await this.networks?.detach(launch.bunkerId);
         throw new ScaiError('CONFLICT', 'The bunker was stopped while it started.');
       }
       this.keep(launch.bunkerId, vm);
     })().finally(() => this.starting.delete(launch.bunkerId));
     this.starting.set(launch.bunkerId, started);
     return started;
+  }
+
+  private attachNetwork(bunkerId: string, network: BunkerNetworkLaunch) {
+    if (!this.networks) throw new ScaiError('NOT_SUPPORTED', `This worker has no bunker networking set up; the ${network.profile} profile needs it.`);
+    return this.networks.attach(bunkerId, network);
   }
 
   /** Stops a bunker's VM and removes its files; stopping an unknown bunker is a no-op. */
@@ -155,6 +178,15 @@ export class BunkerHost {
     this.processes.delete(bunkerId);
     this.shells.delete(bunkerId);
     await vm.stop();
+    await this.networks?.detach(bunkerId);
+  }
+
+  /** A running networked bunker's addresses and refusals. */
+  networkStatus(bunkerId: string): NetworkStatus {
+    this.vm(bunkerId);
+    const status = this.networks?.status(bunkerId);
+    if (!status) throw new ScaiError('NOT_FOUND', `Bunker ${bunkerId} has no network on this worker.`);
+    return status;
   }
 
   async pause(bunkerId: string): Promise<void> {

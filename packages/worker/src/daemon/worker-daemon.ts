@@ -2,8 +2,9 @@ import { statfs } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { WebSocket } from 'ws';
-import { LINK_CALLS, LINK_EVENTS, ScaiError, WORKER_LINK_PATH } from '@scaibunker/contracts';
+import { LINK_CALLS, LINK_EVENTS, ScaiError, WORKER_LINK_PATH, type BunkerNetworkLaunch } from '@scaibunker/contracts';
 import { LINK_MAX_PAYLOAD_BYTES, LINK_SUBPROTOCOL, LinkPeer, wsChannel } from '@scaibunker/link';
+import type { BunkerNetworks } from '../network/bunker-networks.js';
 import type { VmRuntime } from '../runtime/vm-runtime.js';
 import { BunkerHost, type BunkerLaunch, type HostExecRequest } from './bunker-host.js';
 import { WarmPool, type WarmPoolSpec } from './warm-pool.js';
@@ -24,6 +25,8 @@ export interface WorkerDaemonOptions {
   diskMb?: number;
   /** Restored VMs kept idle per image (see warm-pool.ts); their share is not offered to bunkers. */
   warmPool?: WarmPoolSpec[];
+  /** Networks for networked bunkers (see BunkerNetworks.open); without it only isolated bunkers run here. */
+  networks?: BunkerNetworks;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -52,7 +55,7 @@ export class WorkerDaemon {
     this.pool = options.warmPool?.length ? new WarmPool(options.runtime, options.warmPool, options.log) : undefined;
     // A VM that ends unasked is reported at once; if the link is down, the next hello's
     // reconciliation fails the bunker instead.
-    this.bunkers = new BunkerHost(options.runtime, this.pool, (bunkerId, reason) => this.peer?.notify(LINK_EVENTS.bunkerExited, { bunker_id: bunkerId, reason }));
+    this.bunkers = new BunkerHost(options.runtime, this.pool, (bunkerId, reason) => this.peer?.notify(LINK_EVENTS.bunkerExited, { bunker_id: bunkerId, reason }), options.networks);
     let resolve!: () => void;
     this.connectedOnce = { promise: new Promise<void>((r) => { resolve = r; }), resolve };
   }
@@ -80,6 +83,7 @@ export class WorkerDaemon {
     this.peer?.close('the worker is shutting down');
     this.socket?.terminate();
     await Promise.all([options.keepBunkers ? this.bunkers.detachAll() : this.bunkers.stopAll(), this.pool?.stop()]);
+    this.options.networks?.close();
   }
 
   /** Whether the link is up right now. */
@@ -156,6 +160,7 @@ export class WorkerDaemon {
     peer.handle(LINK_CALLS.stopBunker, (params) => this.bunkers.stop(bunkerIdOf(params)));
     peer.handle(LINK_CALLS.pauseBunker, (params) => this.bunkers.pause(bunkerIdOf(params)));
     peer.handle(LINK_CALLS.resumeBunker, (params) => this.bunkers.resume(bunkerIdOf(params)));
+    peer.handle(LINK_CALLS.bunkerNetwork, (params) => this.bunkers.networkStatus(bunkerIdOf(params)));
     peer.handle(LINK_CALLS.exec, (params) => this.bunkers.exec(bunkerIdOf(params), execOf(params)));
     peer.handle(LINK_CALLS.fileRead, async (params, ctx) => {
       const file = await this.bunkers.readFile(bunkerIdOf(params), pathOf(params));
@@ -286,7 +291,25 @@ function launchOf(params: unknown): BunkerLaunch {
   if (typeof p.image !== 'string' || !positive(p.cpuMillicores) || !positive(p.memoryMb) || !positive(p.diskMb) || typeof p.envVars !== 'object' || p.envVars === null) {
     throw new ScaiError('VALIDATION_ERROR', 'bunker.start needs image, cpuMillicores, memoryMb, diskMb and envVars.');
   }
-  return { bunkerId: bunkerIdOf(params), image: p.image, cpuMillicores: p.cpuMillicores!, memoryMb: p.memoryMb!, diskMb: p.diskMb!, envVars: p.envVars };
+  return { bunkerId: bunkerIdOf(params), image: p.image, cpuMillicores: p.cpuMillicores!, memoryMb: p.memoryMb!, diskMb: p.diskMb!, envVars: p.envVars, network: networkOf(p.network) };
+}
+
+const NETWORKED_PROFILES: readonly string[] = ['registry', 'allowlisted', 'unrestricted', 'transit'] satisfies BunkerNetworkLaunch['profile'][];
+
+function networkOf(value: unknown): BunkerNetworkLaunch | undefined {
+  if (value === undefined || value === null) return undefined;
+  const p = value as Partial<BunkerNetworkLaunch>;
+  if (typeof p.profile !== 'string' || !NETWORKED_PROFILES.includes(p.profile)) {
+    throw new ScaiError('VALIDATION_ERROR', `bunker.start network.profile must be one of ${NETWORKED_PROFILES.join(', ')}.`);
+  }
+  if (p.allowlist !== undefined && !(Array.isArray(p.allowlist) && p.allowlist.every((entry) => typeof entry === 'string'))) {
+    throw new ScaiError('VALIDATION_ERROR', 'bunker.start network.allowlist must be a list of names.');
+  }
+  if (p.profile === 'allowlisted' && !p.allowlist?.length) throw new ScaiError('VALIDATION_ERROR', 'bunker.start: an allowlisted network needs its allowlist.');
+  if (p.bandwidthMbit !== undefined && !(Number.isInteger(p.bandwidthMbit) && p.bandwidthMbit >= 1 && p.bandwidthMbit <= 10_000)) {
+    throw new ScaiError('VALIDATION_ERROR', 'bunker.start network.bandwidthMbit must be 1–10000.');
+  }
+  return { profile: p.profile, ...(p.allowlist ? { allowlist: p.allowlist } : {}), ...(p.bandwidthMbit ? { bandwidthMbit: p.bandwidthMbit } : {}) };
 }
 
 function execOf(params: unknown): HostExecRequest {

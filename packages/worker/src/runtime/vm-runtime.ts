@@ -15,6 +15,7 @@ import { FirecrackerDriver } from '../vmm/firecracker-driver.js';
 import { findFirecrackerBinary } from '../vmm/firecracker-binary.js';
 import { VmLauncher, type RunningVm } from '../vmm/vm-launcher.js';
 import type { VmmDriver, VmSpec } from '../vmm/vmm-driver.js';
+import { addNetns, deleteNetns, ipBatch, listNetns, netnsPath, netnsTag } from '../network/netns.js';
 import { runAs } from './guest-account.js';
 import { StandbyVmms, type StandbyVmm } from './standby-vmms.js';
 import { resolveGuestAssets, type GuestAssets, type KernelFlavour } from './guest-assets.js';
@@ -61,6 +62,16 @@ export interface VmRequest {
   label?: string;
   /** Idle CPU priority, until `foreground()`: a warm pool's VMs must not slow the bunkers that run. */
   background?: boolean;
+  /** One NIC on a tap in a network namespace made for the VM (see BunkerNetworks); none: no NIC at all. */
+  network?: VmNicRequest | undefined;
+}
+
+/** A VM's NIC: its tap (inside `netnsPath`), MAC, and the guest's settings (see AgentClient.setIdentity). */
+export interface VmNicRequest {
+  netnsPath: string;
+  tap: string;
+  mac: string;
+  guestConfig: string;
 }
 
 /** A started VM that also cleans its files up when stopped. */
@@ -148,7 +159,14 @@ export class VmRuntime {
     const launcher = new VmLauncher(vmm.driver, launchOptions);
     const runtime = new VmRuntime(assets, images, accelerator, launcher, { ...options, diskMode: vmm.driver.name === 'firecracker' ? 'copy' : options.diskMode ?? 'overlay' }, uids, vmm.version, cgroups);
     await runtime.pruneTemplates();
+    // Namespaces of template builds a crash cut short.
+    for (const name of await listNetns(runtime.scratchNetnsPrefix)) await deleteNetns(name);
     return runtime;
+  }
+
+  /** Template builds of networked VMs boot with a tap in a namespace of their own, named so. */
+  private get scratchNetnsPrefix(): string {
+    return `sbt-${netnsTag(this.options.dataDir)}-`;
   }
 
   /** The VMM this runtime's VMs run under (`firecracker` when installed and KVM works, else `qemu`). */
@@ -269,12 +287,15 @@ export class VmRuntime {
     // Growing a root filesystem online is ~0.1 s under TCG: the common disk size has its own
     // template, already grown, so a bunker of that size (or larger) starts without it.
     const templateDiskMb = diskMb >= GROWN_TEMPLATE_DISK_MB && image.sizeMib < GROWN_TEMPLATE_DISK_MB ? GROWN_TEMPLATE_DISK_MB : image.sizeMib;
-    const template = request.startFrom === 'boot' ? undefined : await this.template(image, memoryMb, vcpus, templateDiskMb);
-    const shape = { memoryMb, vcpus, cpuMillicores: request.cpuMillicores ?? 1000, background: request.background === true };
+    const nics = request.network ? 1 : 0;
+    const template = request.startFrom === 'boot' ? undefined : await this.template(image, memoryMb, vcpus, templateDiskMb, nics);
+    const network = request.network && { netnsPath: request.network.netnsPath, nics: [{ tap: request.network.tap, mac: request.network.mac }] };
+    const shape = { memoryMb, vcpus, cpuMillicores: request.cpuMillicores ?? 1000, background: request.background === true, network };
     const disk = template
       ? { backing: template.diskPath, format: this.diskFormat, sizeMb: templateDiskMb, chain: [template.diskPath, image.rootfsPath] }
       : { backing: image.rootfsPath, format: 'raw' as const, sizeMb: diskMb, chain: [image.rootfsPath] };
-    const standbyShape = template && `${template.key}:${shape.cpuMillicores}`;
+    // A standby VMM has no network namespace to join yet: networked VMs restore without one.
+    const standbyShape = template && !network && `${template.key}:${shape.cpuMillicores}`;
     const standby = standbyShape ? this.standbys.take(standbyShape) : undefined;
     const vm = standby ?? await this.createVm({ ...shape, ...(request.hostname ? { hostname: request.hostname } : {}) }, disk);
     try {
@@ -292,7 +313,7 @@ export class VmRuntime {
       try {
         // A cold boot's disk is made at its full size; a restored one has its template's.
         const startMb = template ? templateDiskMb : image.sizeMib;
-        ({ identified } = await this.personalise(running, vm.spec.hostname, { diskMb: template && diskMb > templateDiskMb ? diskMb : undefined, growFs: diskMb > startMb }));
+        ({ identified } = await this.personalise(running, vm.spec.hostname, { diskMb: template && diskMb > templateDiskMb ? diskMb : undefined, growFs: diskMb > startMb }, request.network?.guestConfig));
       } catch (error) {
         await running.stop();
         throw error;
@@ -317,11 +338,11 @@ export class VmRuntime {
    * and its root filesystem to fill the disk. Also how a warm VM becomes a bunker's.
    * Answers once the identity is sent, with `identified` for when the guest has it.
    */
-  async personalise(running: RunningVm, hostname: string, disk: { diskMb?: number | undefined; growFs: boolean }): Promise<{ identified: Promise<void> }> {
+  async personalise(running: RunningVm, hostname: string, disk: { diskMb?: number | undefined; growFs: boolean }, net?: string): Promise<{ identified: Promise<void> }> {
     if (disk.diskMb !== undefined) await running.vm.growDisk(disk.diskMb);
     // Not awaited (see RuntimeVm.identified): the guest takes it while the host answers the
     // start, which under TCG overlaps ~10 ms of guest work with the API's round trips.
-    const identified = running.agent.setIdentity({ hostname, machineId: randomBytes(16).toString('hex'), entropy: randomBytes(64), timeMs: Date.now() });
+    const identified = running.agent.setIdentity({ hostname, machineId: randomBytes(16).toString('hex'), entropy: randomBytes(64), timeMs: Date.now(), net });
     identified.catch(() => undefined);
     if (disk.growFs) {
       await identified;
@@ -330,11 +351,22 @@ export class VmRuntime {
     return { identified };
   }
 
-  /** The image's template for this VM shape, built (boot, warm up, save) when missing. */
-  private template(image: StoredImage, memoryMb: number, vcpus: number, diskMb: number): Promise<Template> {
-    const identity = { layout: TEMPLATE_LAYOUT, image: image.name, imageDigest: image.bakeId, kernelPath: this.assets.kernelPath, vmmVersion: this.vmmVersion, memoryMb, vcpus, diskFormat: this.diskFormat, diskMb };
+  /**
+   * The image's template for this VM shape, built (boot, warm up, save) when missing. With
+   * NICs it boots with taps in a scratch namespace: a restore needs the devices of the save
+   * (the guest configures its NIC only when a clone takes its identity).
+   */
+  private template(image: StoredImage, memoryMb: number, vcpus: number, diskMb: number, nics: number): Promise<Template> {
+    const identity = { layout: TEMPLATE_LAYOUT, image: image.name, imageDigest: image.bakeId, kernelPath: this.assets.kernelPath, vmmVersion: this.vmmVersion, memoryMb, vcpus, diskFormat: this.diskFormat, diskMb, nics };
     return this.templates.get(identity, async (dir) => {
-      const vm = await this.createVm({ memoryMb, vcpus, cpuMillicores: 1000 * vcpus, hostname: 'template' }, { backing: image.rootfsPath, format: 'raw', sizeMb: diskMb, chain: [image.rootfsPath] });
+      const scratch = nics > 0 ? `${this.scratchNetnsPrefix}${dir.split('/').pop()!.slice(0, 24)}` : undefined;
+      if (scratch) {
+        await deleteNetns(scratch);
+        await addNetns(scratch);
+        await ipBatch(scratch, Array.from({ length: nics }, (_, i) => `tuntap add dev tap${i} mode tap`));
+      }
+      const network = scratch ? { netnsPath: netnsPath(scratch), nics: Array.from({ length: nics }, (_, i) => ({ tap: `tap${i}`, mac: `02:00:00:00:00:${String(i + 1).padStart(2, '0')}` })) } : undefined;
+      const vm = await this.createVm({ memoryMb, vcpus, cpuMillicores: 1000 * vcpus, hostname: 'template', network }, { backing: image.rootfsPath, format: 'raw', sizeMb: diskMb, chain: [image.rootfsPath] });
       try {
         const running = await this.launcher.boot(vm.spec, vm.freshDisk);
         try {
@@ -359,6 +391,7 @@ export class VmRuntime {
         }
       } finally {
         await vm.cleanUp();
+        if (scratch) await deleteNetns(scratch);
       }
     });
   }
@@ -370,7 +403,7 @@ export class VmRuntime {
 
   /** A work directory, a jail uid and a private disk for a new VM. */
   private async createVm(
-    shape: { memoryMb: number; vcpus: number; cpuMillicores: number; background?: boolean; hostname?: string },
+    shape: { memoryMb: number; vcpus: number; cpuMillicores: number; background?: boolean; hostname?: string; network?: VmSpec['network'] },
     disk: { backing: string; format: 'raw' | 'qcow2'; sizeMb: number; /** Every file under the overlay: what the jail must show read-only. */ chain: string[] },
   ): Promise<{ spec: VmSpec; freshDisk: () => Promise<void>; cleanUp: () => Promise<void> }> {
     const id = newId('bunker');
@@ -390,6 +423,7 @@ export class VmRuntime {
         sharedFiles: this.diskFormat === 'raw' ? [] : disk.chain,
         memoryMb: shape.memoryMb, vcpus: shape.vcpus, cpuMillicores: shape.cpuMillicores,
         hostname: shape.hostname ?? id.replace('_', '-').slice(0, 20), jailUid, background: shape.background === true,
+        ...(shape.network ? { network: shape.network } : {}),
       };
       await chown(workDir, jailUid, jailUid);
       const freshDisk = async () => {

@@ -16,9 +16,9 @@ export const TEMPLATE_MEMORY_SUFFIX = '.mem';
 
 /**
  * How templates are made; bumped when a change makes older ones unusable (2: saved without
- * freezing the root filesystem, so a clone needs no thaw).
+ * freezing the root filesystem, so a clone needs no thaw; 3: keyed by their NICs).
  */
-export const TEMPLATE_LAYOUT = 2;
+export const TEMPLATE_LAYOUT = 3;
 
 /** What makes a template valid: change any of it and the template is rebuilt. */
 export interface TemplateIdentity {
@@ -34,6 +34,8 @@ export interface TemplateIdentity {
   diskFormat: 'qcow2' | 'raw';
   /** The disk (and root filesystem) size the template was saved with. */
   diskMb: number;
+  /** Network devices: a restore needs the same devices as the save (0 for an isolated VM). */
+  nics: number;
 }
 
 /**

@@ -76,6 +76,7 @@ export class FirecrackerDriver implements VmmDriver {
   }
 
   async boot(spec: VmSpec): Promise<VmHandle> {
+    refuseNetwork(spec);
     const drivePath = rootDrivePath(spec);
     const vm = await this.start(spec, [spec.kernelPath, ...(spec.initrdPath ? [spec.initrdPath] : [])]);
     try {
@@ -104,6 +105,7 @@ export class FirecrackerDriver implements VmmDriver {
    * from it runs.
    */
   async restore(spec: VmSpec, statePath: string): Promise<VmHandle> {
+    refuseNetwork(spec);
     // The snapshot reopens the drive at the relative path it recorded: this spec's disk must be there.
     rootDrivePath(spec);
     const vm = await this.start(spec, [statePath, snapshotMemoryPath(statePath)]);
@@ -319,4 +321,12 @@ function rootDrivePath(spec: VmSpec): string {
     throw new ScaiError('VM_BOOT_FAILED', `${spec.id}'s disk ${spec.diskPath} must lie inside its work directory ${spec.workDir}, or a snapshot of it cannot be restored elsewhere.`);
   }
   return path;
+}
+
+/**
+ * Firecracker opens its taps itself by name (PUT /network-interfaces), as the jail uid, which
+ * needs a /dev/net/tun it may open inside its jail; none of that is built or testable here.
+ */
+function refuseNetwork(spec: VmSpec): void {
+  if (spec.network) throw new ScaiError('NOT_SUPPORTED', 'Networked bunkers run under QEMU only for now (SCAIBUNKER_VMM=qemu); the Firecracker driver has no NICs yet.');
 }

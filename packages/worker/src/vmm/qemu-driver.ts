@@ -161,6 +161,11 @@ export class QemuDriver implements VmmDriver {
       '-chardev', `socket,id=agent,path=${join(spec.workDir, 'agent.sock')},server=on,wait=off`,
       '-device', 'virtserialport,chardev=agent,name=org.scaibunker.agent.0',
       '-device', 'virtio-rng-device',
+      // Taps the jailer opened (fd 10 + i); no vhost (absent here, and the VMM runs unprivileged).
+      ...(spec.network?.nics ?? []).flatMap((nic, i) => [
+        '-netdev', `tap,id=nic${i},fd=${10 + i},vhost=off`,
+        '-device', `virtio-net-device,netdev=nic${i},mac=${nic.mac}`,
+      ]),
       '-qmp', `unix:${join(spec.workDir, 'qmp.sock')},server=on,wait=off`,
       '-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
       ...extra,
@@ -174,6 +179,8 @@ export class QemuDriver implements VmmDriver {
     const devices = [...DEVICES, ...(this.accelerator === 'kvm' ? ['/dev/kvm'] : [])];
     return [
       '--root', this.options.jail.rootDir, '--uid', String(spec.jailUid), '--gid', String(spec.jailUid), '--cwd', spec.workDir,
+      // The jailer opens the taps inside the bunker's namespace, as fds 10, 11, …
+      ...(spec.network ? ['--netns', spec.network.netnsPath, ...spec.network.nics.flatMap((nic) => ['--tap', nic.tap])] : []),
       ...cgroupProcsFiles.flatMap((file) => ['--cgroup-procs', file]),
       ...readOnly.flatMap((path) => ['--ro', path]),
       '--rw', spec.workDir,

@@ -28,6 +28,15 @@ export interface VmSpec {
   jailUid: number;
   /** Runs at idle CPU priority (a warm-pool VM until a bunker claims it). */
   background?: boolean | undefined;
+  /** Network devices: taps inside the network namespace the VMM joins. None: no NIC at all (`isolated`). */
+  network?: VmNetwork | undefined;
+}
+
+/** A VM's NICs: tap devices in one network namespace (a bunker's). */
+export interface VmNetwork {
+  /** The namespace file the VMM process joins before it opens its taps. */
+  netnsPath: string;
+  nics: { tap: string; mac: string }[];
 }
 
 /** A running microVM. */

@@ -13,6 +13,7 @@ import { quotaRoutes } from './quota-routes.js';
 import { usageRoutes } from './usage-routes.js';
 import { filesRoutes } from './files-routes.js';
 import { processesRoutes } from './processes-routes.js';
+import { networkRoutes } from './network-routes.js';
 import { shellRoute } from './shell-route.js';
 
 /**
@@ -45,5 +46,6 @@ export const scaibunkerModule: FastifyPluginAsyncTypebox<{ repos: Repositories; 
   await app.register(usageRoutes, { repos });
   await app.register(filesRoutes, { repos, bunkers });
   await app.register(processesRoutes, { repos, bunkers });
+  await app.register(networkRoutes, { repos, bunkers });
   await app.register(shellRoute, { repos, bunkers });
 };

@@ -1,0 +1,364 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ScaiError, type BunkerNetworkLaunch } from '@scaibunker/contracts';
+import { MAX_SLOTS, randomMac, slotAddresses, type SlotAddresses } from './addressing.js';
+import { addNetns, deleteNetns, ipBatch, listNetns, loadRuleset, netnsPath, netnsTag, runIn } from './netns.js';
+import { bandwidthQdiscs, bunkerRuleset, GUEST_DEVICE, LINK_DEVICE, uplinkRuleset } from './rulesets.js';
+import { runCommand } from '../host/run-command.js';
+import { DenyLogReader, type ConnectionDenial } from './deny-log.js';
+import type { InterceptorCommand, InterceptorReport } from './dns-interceptor-process.js';
+import type { InterceptPolicy } from './dns-interceptor.js';
+
+/**
+ * What the `registry` profile reaches by default (worker configuration:
+ * SCAIBUNKER_NETWORK_REGISTRIES): PyPI, npm, crates.io, Maven Central, RubyGems, the Hugging
+ * Face Hub, and Debian's mirrors standing in for the platform's apt mirror.
+ */
+export const DEFAULT_REGISTRIES = [
+  'pypi.org', 'files.pythonhosted.org',
+  'registry.npmjs.org',
+  'crates.io', 'index.crates.io', 'static.crates.io',
+  'repo.maven.apache.org', 'repo1.maven.org',
+  'rubygems.org', 'index.rubygems.org',
+  'huggingface.co', '*.huggingface.co', '*.hf.co',
+  'deb.debian.org', 'security.debian.org',
+];
+
+/** The worker's resolver listens here, in the uplink namespace (SCAIBUNKER_NETWORK_DNS_PORT). */
+export const DEFAULT_DNS_PORT = 10053;
+
+/** How many refusals a bunker keeps for its network status (the counters count them all). */
+const RECENT_DENIALS = 200;
+
+/** One refusal: a name the resolver would not resolve, or a packet the firewall refused. */
+export type NetworkDenial = { kind: 'dns'; at: string; name: string; type: number } | ({ kind: 'connection' } & ConnectionDenial);
+
+/** What a bunker's network did, for `GET /bunkers/{id}/network`. */
+export interface NetworkStatus {
+  profile: BunkerNetworkLaunch['profile'];
+  mac: string;
+  address: string;
+  gateway: string;
+  denied: { names: number; connections: number };
+  recent_denials: NetworkDenial[];
+}
+
+/** Where a worker's bunkers reach the outside. */
+export interface BunkerNetworkOptions {
+  /** Keeps which bunker holds which slot, so a restarted worker knows its namespaces again. */
+  stateDir: string;
+  /**
+   * The named network namespace the bunkers' traffic leaves through (the veth pairs' outer
+   * ends, the NAT and the resolver live there). Unset: the worker's own namespace, i.e. the
+   * host's uplink. Tests set a namespace of their own (a fake internet), so no guest ever
+   * reaches the machine's real network.
+   */
+  uplinkNetns?: string | undefined;
+  /** The resolver the worker's own resolver asks (what guests ask goes to the worker's first). */
+  dnsUpstream: { address: string; port: number };
+  /** The port the worker's resolver listens on in the uplink namespace (default 10053; one worker per uplink namespace). */
+  dnsPort?: number | undefined;
+  /** Names the `registry` profile reaches (default DEFAULT_REGISTRIES). */
+  registries?: readonly string[] | undefined;
+  /** Told of every refusal (the worker logs them). */
+  onDenial?: ((bunkerId: string, denial: NetworkDenial) => void) | undefined;
+}
+
+/** A bunker's network as its VM needs it. */
+export interface AttachedNetwork {
+  bunkerId: string;
+  slot: number;
+  /** The namespace's name, and the file the VMM's jailer joins. */
+  netns: string;
+  netnsPath: string;
+  /** The tap device QEMU opens inside the namespace. */
+  tap: string;
+  mac: string;
+  addresses: SlotAddresses;
+  /** The guest's settings for the agent's `identity` (MAC, address, gateway, resolver). */
+  guestConfig: string;
+}
+
+interface SlotRecord {
+  slot: number;
+  mac: string;
+  policy: BunkerNetworkLaunch;
+}
+
+/** What a running bunker's network counted since this worker process started (or adopted it). */
+interface BunkerActivity {
+  denied: { names: number; connections: number };
+  recent: NetworkDenial[];
+  denyLog?: DenyLogReader | undefined;
+}
+
+/**
+ * The network of every networked bunker on one worker: its own namespace holding the tap
+ * its VM uses and one end of a veth pair whose other end is in the uplink namespace, routed
+ * and masqueraded out; its nftables ruleset is loaded with the namespace, in one
+ * transaction. Everything a bunker has lives in its namespace, so deleting the namespace
+ * removes it all, and a worker restarted after a crash deletes every namespace of its own
+ * whose bunker no longer runs (`reconcile`).
+ */
+export class BunkerNetworks {
+  private readonly records = new Map<string, SlotRecord>();
+  private readonly activity = new Map<string, BunkerActivity>();
+  private resolver: ChildProcess | undefined;
+  private closed = false;
+  /** Namespaces of this worker are `sb-<tag>-<bunker id>`: several workers may share a host. */
+  private readonly prefix: string;
+
+  private constructor(private readonly options: BunkerNetworkOptions) {
+    this.prefix = `sb-${netnsTag(options.stateDir)}-`;
+  }
+
+  /**
+   * Sets up the uplink (forwarding, the worker's table), starts the worker's resolver there,
+   * and takes back the slots a previous process held (their bunkers' resolver policies too).
+   */
+  static async open(options: BunkerNetworkOptions): Promise<BunkerNetworks> {
+    const networks = new BunkerNetworks(options);
+    await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
+    await runIn(options.uplinkNetns, 'sh', ['-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+    await loadRuleset(options.uplinkNetns, uplinkRuleset(networks.dnsPort));
+    await networks.startResolver();
+    for (const file of await readdir(options.stateDir)) {
+      if (!file.endsWith('.json')) continue;
+      const record = await readFile(join(options.stateDir, file), 'utf8').then((text) => JSON.parse(text) as SlotRecord, () => undefined);
+      if (!record?.policy) continue;
+      const bunkerId = file.slice(0, -'.json'.length);
+      networks.records.set(bunkerId, record);
+      networks.watch(networks.describe(bunkerId, record), record.policy);
+    }
+    return networks;
+  }
+
+  /** Stops the resolver and the deny-log readers (bunkers' namespaces stay, for the next process). */
+  close(): void {
+    this.closed = true;
+    for (const activity of this.activity.values()) activity.denyLog?.stop();
+    this.activity.clear();
+    this.resolver?.kill('SIGTERM');
+  }
+
+  private get dnsPort(): number {
+    return this.options.dnsPort ?? DEFAULT_DNS_PORT;
+  }
+
+  /** Starts the resolver process in the uplink namespace; resolves once it listens. */
+  private async startResolver(): Promise<void> {
+    const script = resolverScript();
+    const config = JSON.stringify({ host: '0.0.0.0', port: this.dnsPort, upstream: this.options.dnsUpstream });
+    const uplink = this.options.uplinkNetns;
+    const child = uplink
+      ? spawn('ip', ['netns', 'exec', uplink, process.execPath, script, config], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      : spawn(process.execPath, [script, config], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.resolver = child;
+    child.on('message', (report: InterceptorReport) => this.onResolverReport(report));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new ScaiError('INTERNAL', 'The worker’s resolver did not start listening within 10 s.')), 10_000);
+      child.once('exit', (code) => { clearTimeout(timer); reject(new ScaiError('INTERNAL', `The worker’s resolver exited with ${code} at start.`)); });
+      child.on('message', (report: InterceptorReport) => { if (report.op === 'listening') { clearTimeout(timer); resolve(); } });
+    });
+    child.on('exit', (code) => {
+      if (this.closed) return;
+      // Guests would lose DNS: start it again, with every bunker's policy.
+      this.resolver = undefined;
+      setTimeout(() => {
+        void this.startResolver().then(() => {
+          for (const [bunkerId, record] of this.records) this.tellResolver(this.describe(bunkerId, record), record.policy);
+        }, () => undefined);
+      }, 500).unref();
+      void code;
+    });
+  }
+
+  private onResolverReport(report: InterceptorReport): void {
+    if (report.op === 'denied') this.noteDenial(report.bunkerId, { kind: 'dns', at: report.at, name: report.name, type: report.type });
+  }
+
+  private noteDenial(bunkerId: string, denial: NetworkDenial): void {
+    const activity = this.activity.get(bunkerId);
+    if (!activity) return;
+    if (denial.kind === 'dns') activity.denied.names++;
+    else activity.denied.connections++;
+    activity.recent.push(denial);
+    if (activity.recent.length > RECENT_DENIALS) activity.recent.shift();
+    this.options.onDenial?.(bunkerId, denial);
+  }
+
+  /** What a running bunker's network is and refused (undefined: no network here). */
+  status(bunkerId: string): NetworkStatus | undefined {
+    const record = this.records.get(bunkerId);
+    const activity = this.activity.get(bunkerId);
+    if (!record || !activity) return undefined;
+    const { addresses } = this.describe(bunkerId, record);
+    return {
+      profile: record.policy.profile, mac: record.mac, address: addresses.guest, gateway: addresses.gateway,
+      denied: { ...activity.denied }, recent_denials: [...activity.recent],
+    };
+  }
+
+  /** The resolver's policy for a bunker, and (when filtered) its deny log. */
+  private watch(network: AttachedNetwork, policy: BunkerNetworkLaunch): void {
+    const filtered = this.interceptPolicy(network.bunkerId, policy).mode === 'filtered';
+    const activity: BunkerActivity = { denied: { names: 0, connections: 0 }, recent: [] };
+    this.activity.set(network.bunkerId, activity);
+    if (filtered) activity.denyLog = new DenyLogReader(network.netns, (denial) => this.noteDenial(network.bunkerId, { kind: 'connection', ...denial }));
+    this.tellResolver(network, policy);
+  }
+
+  private tellResolver(network: AttachedNetwork, policy: BunkerNetworkLaunch): void {
+    const command: InterceptorCommand = { op: 'policy', source: network.addresses.linkBunker, netns: network.netns, policy: this.interceptPolicy(network.bunkerId, policy) };
+    this.sendToResolver(command);
+  }
+
+  /** A resolver being restarted misses nothing: it is told every policy when it is back. */
+  private sendToResolver(command: InterceptorCommand): void {
+    if (this.resolver?.connected) this.resolver.send(command, () => undefined);
+  }
+
+  private interceptPolicy(bunkerId: string, policy: BunkerNetworkLaunch): InterceptPolicy {
+    if (policy.profile === 'registry') return { bunkerId, mode: 'filtered', entries: [...(this.options.registries ?? DEFAULT_REGISTRIES)] };
+    if (policy.profile === 'allowlisted') return { bunkerId, mode: 'filtered', entries: policy.allowlist ?? [] };
+    return { bunkerId, mode: 'open', entries: [] };
+  }
+
+  /**
+   * Deletes the namespaces (and slot records) of this worker's bunkers that are not in
+   * `keep`: what a crash or a kill left behind. Answers the bunker ids cleaned up.
+   */
+  async reconcile(keep: ReadonlySet<string>): Promise<string[]> {
+    const stale = new Set<string>();
+    for (const name of await listNetns(this.prefix)) {
+      const bunkerId = name.slice(this.prefix.length);
+      if (!keep.has(bunkerId)) stale.add(bunkerId);
+    }
+    for (const bunkerId of this.records.keys()) if (!keep.has(bunkerId)) stale.add(bunkerId);
+    for (const bunkerId of stale) await this.detach(bunkerId);
+    return [...stale];
+  }
+
+  /** The network a running bunker has (after an adoption too). */
+  attached(bunkerId: string): AttachedNetwork | undefined {
+    const record = this.records.get(bunkerId);
+    return record && this.describe(bunkerId, record);
+  }
+
+  /** Builds a bunker's namespace, devices and ruleset; a failure leaves nothing behind. */
+  async attach(bunkerId: string, policy: BunkerNetworkLaunch): Promise<AttachedNetwork> {
+    if (this.records.has(bunkerId)) throw new ScaiError('CONFLICT', `Bunker ${bunkerId} has a network already.`);
+    const record: SlotRecord = { slot: this.freeSlot(), mac: randomMac(), policy };
+    // Recorded first: a crash from here on leaves a record that the next reconcile cleans up.
+    this.records.set(bunkerId, record);
+    const network = this.describe(bunkerId, record);
+    try {
+      await writeFile(join(this.options.stateDir, `${bunkerId}.json`), JSON.stringify(record), { mode: 0o600 });
+      await deleteNetns(network.netns);
+      await addNetns(network.netns);
+      const a = network.addresses;
+      await ipBatch(this.options.uplinkNetns, [
+        `link add ${a.uplinkDevice} type veth peer name ${LINK_DEVICE} netns ${network.netns}`,
+        `addr add ${a.linkUplink}/${a.prefix} dev ${a.uplinkDevice}`,
+        `link set ${a.uplinkDevice} up`,
+      ]);
+      await ipBatch(network.netns, [
+        'link set lo up',
+        // No owner: only processes inside this namespace can attach to it, and only its VMM is there.
+        `tuntap add dev ${GUEST_DEVICE} mode tap`,
+        `addr add ${a.gateway}/${a.prefix} dev ${GUEST_DEVICE}`,
+        `link set ${GUEST_DEVICE} up`,
+        `addr add ${a.linkBunker}/${a.prefix} dev ${LINK_DEVICE}`,
+        `link set ${LINK_DEVICE} up`,
+        `route add default via ${a.linkUplink}`,
+      ]);
+      const egress = this.interceptPolicy(bunkerId, policy).mode === 'filtered' ? 'filtered' : 'open';
+      const ruleset = bunkerRuleset({ addresses: a, dns: { address: a.linkUplink, port: this.dnsPort }, egress });
+      await runIn(network.netns, 'sh', ['-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward && exec nft -f -'], ruleset);
+      if (policy.bandwidthMbit) await runCommand('tc', ['-n', network.netns, '-batch', '-'], { input: bandwidthQdiscs(policy.bandwidthMbit) });
+      this.watch(network, policy);
+      return network;
+    } catch (error) {
+      await this.detach(bunkerId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Deletes a bunker's namespace (devices, ruleset, qdiscs with it) and frees its slot; unknown ids are a no-op. */
+  async detach(bunkerId: string): Promise<void> {
+    const record = this.records.get(bunkerId);
+    if (record) this.sendToResolver({ op: 'forget', source: slotAddresses(record.slot).linkBunker, bunkerId });
+    this.activity.get(bunkerId)?.denyLog?.stop();
+    this.activity.delete(bunkerId);
+    await deleteNetns(this.netnsOf(bunkerId));
+    this.records.delete(bunkerId);
+    await rm(join(this.options.stateDir, `${bunkerId}.json`), { force: true });
+  }
+
+  private netnsOf(bunkerId: string): string {
+    return `${this.prefix}${bunkerId}`;
+  }
+
+  private describe(bunkerId: string, record: SlotRecord): AttachedNetwork {
+    const netns = this.netnsOf(bunkerId);
+    const addresses = slotAddresses(record.slot);
+    return {
+      bunkerId, slot: record.slot, netns, netnsPath: netnsPath(netns), tap: GUEST_DEVICE, mac: record.mac, addresses,
+      guestConfig: `${record.mac} ${addresses.guest}/${addresses.prefix} ${addresses.gateway} ${addresses.gateway}`,
+    };
+  }
+
+  private freeSlot(): number {
+    const used = new Set([...this.records.values()].map((r) => r.slot));
+    for (let slot = 0; slot < MAX_SLOTS; slot++) if (!used.has(slot)) return slot;
+    throw new ScaiError('WORKER_UNAVAILABLE', `This worker has no network slot left (${MAX_SLOTS} in use).`);
+  }
+}
+
+/**
+ * The resolver's entry point: beside this module in a build; the test runner loads the
+ * TypeScript sources, whose build (`npm test` runs `tsc -b` first) is under dist/.
+ */
+function resolverScript(): string {
+  const here = fileURLToPath(new URL('./dns-interceptor-process.js', import.meta.url));
+  return existsSync(here) ? here : here.replace('/src/network/', '/dist/network/');
+}
+
+/** Parses `address[:port]` of a resolver (IPv4). */
+export function parseResolver(value: string): { address: string; port: number } {
+  const match = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(value.trim());
+  const port = match?.[2] ? Number(match[2]) : 53;
+  if (!match || match[1]!.split('.').some((octet) => Number(octet) > 255) || port < 1 || port > 65535) {
+    throw new ScaiError('VALIDATION_ERROR', `A resolver is an IPv4 address with an optional port, got "${value}".`, {
+      details: [{ field: 'SCAIBUNKER_NETWORK_DNS_UPSTREAM', message: 'e.g. 192.0.2.53 or 192.0.2.53:5353' }],
+    });
+  }
+  return { address: match[1]!, port };
+}
+
+/**
+ * The worker's network settings from its environment: `SCAIBUNKER_NETWORK=off` runs isolated
+ * bunkers only; `SCAIBUNKER_NETWORK_UPLINK_NETNS` names the namespace bunkers' traffic
+ * leaves through (default: the worker's own); `SCAIBUNKER_NETWORK_DNS_UPSTREAM` the resolver
+ * (default: the first `nameserver` of /etc/resolv.conf, as the uplink namespace sees it).
+ */
+export async function networkOptionsFromEnv(env: NodeJS.ProcessEnv, dataDir: string): Promise<BunkerNetworkOptions | undefined> {
+  if (env.SCAIBUNKER_NETWORK === 'off') return undefined;
+  const uplinkNetns = env.SCAIBUNKER_NETWORK_UPLINK_NETNS || undefined;
+  let upstream = env.SCAIBUNKER_NETWORK_DNS_UPSTREAM;
+  if (!upstream) {
+    // `ip netns exec` shows a namespace its own /etc/netns/<name>/resolv.conf, when there is one.
+    const conf = (await runIn(uplinkNetns, 'cat', ['/etc/resolv.conf']).catch(() => ({ stdout: '' }))).stdout;
+    upstream = /^\s*nameserver\s+(\d{1,3}(?:\.\d{1,3}){3})\s*$/m.exec(conf)?.[1];
+    if (!upstream) throw new ScaiError('VALIDATION_ERROR', 'No IPv4 resolver in /etc/resolv.conf: set SCAIBUNKER_NETWORK_DNS_UPSTREAM (or SCAIBUNKER_NETWORK=off).');
+  }
+  const registries = env.SCAIBUNKER_NETWORK_REGISTRIES?.split(',').map((name) => name.trim()).filter(Boolean);
+  const dnsPort = env.SCAIBUNKER_NETWORK_DNS_PORT ? Number(env.SCAIBUNKER_NETWORK_DNS_PORT) : undefined;
+  if (dnsPort !== undefined && !(Number.isInteger(dnsPort) && dnsPort > 0 && dnsPort < 65536)) {
+    throw new ScaiError('VALIDATION_ERROR', 'SCAIBUNKER_NETWORK_DNS_PORT must be a port number.', { details: [{ field: 'SCAIBUNKER_NETWORK_DNS_PORT', message: 'a port, 1–65535' }] });
+  }
+  return { stateDir: join(dataDir, 'network'), uplinkNetns, dnsUpstream: parseResolver(upstream), ...(registries?.length ? { registries } : {}), ...(dnsPort ? { dnsPort } : {}) };
+}

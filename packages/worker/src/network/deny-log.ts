@@ -1,0 +1,47 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { DENY_LOG_GROUP } from './rulesets.js';
+
+/** A packet a bunker's firewall refused (see the `deny` chain in rulesets.ts). */
+export interface ConnectionDenial {
+  at: string;
+  protocol: string;
+  source: string;
+  destination: string;
+  port?: number | undefined;
+}
+
+const LINE = /^(\d+)\.(\d+) IP (\d+\.\d+\.\d+\.\d+)(?:\.\d+)? > (\d+\.\d+\.\d+\.\d+)(?:\.(\d+))?: (\S+)/;
+
+/** One line of `tcpdump -tt -nn -q` on the nflog device, or undefined for what is not an IPv4 packet. */
+export function parseDenialLine(line: string): ConnectionDenial | undefined {
+  const match = LINE.exec(line.trim());
+  if (!match) return undefined;
+  const protocol = match[6]!.replace(/,$/, '').toLowerCase();
+  return {
+    at: new Date(Number(match[1]) * 1000 + Math.floor(Number(match[2]!.padEnd(6, '0').slice(0, 6)) / 1000)).toISOString(),
+    protocol, source: match[3]!, destination: match[4]!, port: match[5] === undefined ? undefined : Number(match[5]),
+  };
+}
+
+/**
+ * Reads the refused packets of one bunker's namespace, as its firewall copies them to nflog
+ * (tcpdump reads nflog groups; one small process per filtered bunker). Ends with `stop()`,
+ * or by itself when the namespace is deleted.
+ */
+export class DenyLogReader {
+  private readonly child: ChildProcess;
+
+  constructor(netns: string, onDenial: (denial: ConnectionDenial) => void) {
+    this.child = spawn('ip', ['netns', 'exec', netns, 'tcpdump', '-i', `nflog:${DENY_LOG_GROUP}`, '-tt', '-nn', '-q', '-l', '-Z', 'root'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    this.child.on('error', () => undefined);
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      const denial = parseDenialLine(line);
+      if (denial) onDenial(denial);
+    });
+  }
+
+  stop(): void {
+    this.child.kill('SIGKILL');
+  }
+}

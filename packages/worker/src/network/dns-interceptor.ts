@@ -1,0 +1,210 @@
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server, type Socket } from 'node:net';
+import { allowlistMatches } from '@scaibunker/core';
+import { answerAddresses, DnsFormatError, parseQuery, RCODE, refusal, type DnsQuestion } from './dns-message.js';
+
+/** How one bunker's queries are answered. */
+export interface InterceptPolicy {
+  bunkerId: string;
+  /** `open`: every name is resolved; `filtered`: only names of `entries`, others are NXDOMAIN. */
+  mode: 'open' | 'filtered';
+  /** Normalised allowlist entries (see core/network/allowlist.ts). */
+  entries: string[];
+}
+
+/** A resolved address and how long it may be used. */
+export interface ResolvedAddress {
+  address: string;
+  ttl: number;
+}
+
+/** What the interceptor tells its owner. */
+export interface InterceptorHooks {
+  /**
+   * Called with the A records of an allowed name's answer, in `filtered` mode, before the
+   * guest gets the answer: when it resolves, the bunker may connect to them (see nft-set.ts).
+   */
+  allow(policy: InterceptPolicy, addresses: ResolvedAddress[]): Promise<void>;
+  /** A name refused with NXDOMAIN. */
+  denied(policy: InterceptPolicy, name: string, type: number): void;
+  /** A name resolved (for the egress audit's names). */
+  resolved(policy: InterceptPolicy, name: string, addresses: ResolvedAddress[]): void;
+}
+
+export interface DnsInterceptorOptions {
+  /** Where to listen (UDP and TCP), e.g. 0.0.0.0:10053 in the uplink namespace. */
+  host: string;
+  port: number;
+  upstream: { address: string; port: number };
+  hooks: InterceptorHooks;
+  /** Upstream deadline per query; the guest gets SERVFAIL after it. */
+  timeoutMs?: number;
+}
+
+/** DNS messages over TCP are at most 64 KiB; more than a few in flight per connection is abuse. */
+const TCP_MAX_PENDING = 16;
+
+/**
+ * The only resolver a networked guest has: its queries to its gateway are redirected here by
+ * the bunker's ruleset, and each is matched to its bunker by source address (the bunker's
+ * link address, unique per worker). Refused names answer NXDOMAIN; allowed ones are resolved
+ * upstream, and in `filtered` mode their addresses are let through the bunker's firewall
+ * before the guest learns them, so the first connection never races the rule.
+ */
+export class DnsInterceptor {
+  private readonly policies = new Map<string, InterceptPolicy>();
+  private udp: UdpSocket | undefined;
+  private tcp: Server | undefined;
+  private readonly connections = new Set<Socket>();
+  readonly stats = { queries: 0, refused: 0, failed: 0 };
+
+  constructor(private readonly options: DnsInterceptorOptions) {}
+
+  async listen(): Promise<{ port: number }> {
+    const udp = createSocket('udp4');
+    this.udp = udp;
+    udp.on('message', (message, from) => {
+      void this.answer(message, from.address).then((reply) => { if (reply) udp.send(reply, from.port, from.address); });
+    });
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(this.options.port, this.options.host, () => { udp.off('error', reject); resolve(); });
+    });
+    udp.on('error', () => undefined);
+    const port = udp.address().port;
+    const tcp = createServer((socket) => this.serveTcp(socket));
+    this.tcp = tcp;
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(port, this.options.host, () => { tcp.off('error', reject); resolve(); });
+    });
+    return { port };
+  }
+
+  /** Sets (or replaces) the policy for queries from `source`, a bunker's link address. */
+  setPolicy(source: string, policy: InterceptPolicy): void {
+    this.policies.set(source, policy);
+  }
+
+  forget(source: string): void {
+    this.policies.delete(source);
+  }
+
+  close(): void {
+    try {
+      this.udp?.close();
+    } catch {
+      // Never bound (a failed listen).
+    }
+    this.tcp?.close();
+    for (const socket of this.connections) socket.destroy();
+  }
+
+  /** The reply to one query from `source`, or undefined for what deserves no answer. */
+  async answer(message: Buffer, source: string): Promise<Buffer | undefined> {
+    this.stats.queries++;
+    let question: DnsQuestion;
+    try {
+      question = parseQuery(message);
+    } catch (error) {
+      if (!(error instanceof DnsFormatError) || message.length < 12) return undefined;
+      this.stats.refused++;
+      return formatError(message);
+    }
+    const policy = this.policies.get(source);
+    if (!policy) {
+      this.stats.refused++;
+      return refusal(message, question, RCODE.REFUSED);
+    }
+    if (policy.mode === 'filtered' && !allowlistMatches(question.name, policy.entries)) {
+      this.stats.refused++;
+      this.options.hooks.denied(policy, question.name, question.type);
+      return refusal(message, question, RCODE.NXDOMAIN);
+    }
+    let reply: Buffer;
+    try {
+      reply = await this.forward(message);
+    } catch {
+      this.stats.failed++;
+      return refusal(message, question, RCODE.SERVFAIL);
+    }
+    let addresses: ResolvedAddress[] = [];
+    try {
+      addresses = answerAddresses(reply).addresses;
+    } catch {
+      // An upstream answer we cannot read is passed on as it is; it lets nothing through.
+    }
+    if (addresses.length > 0) {
+      if (policy.mode === 'filtered') {
+        try {
+          await this.options.hooks.allow(policy, addresses);
+        } catch {
+          this.stats.failed++;
+          return refusal(message, question, RCODE.SERVFAIL);
+        }
+      }
+      this.options.hooks.resolved(policy, question.name, addresses);
+    }
+    return reply;
+  }
+
+  /** Sends a query upstream from a socket of its own (no id to juggle, no reply to mistake for another's). */
+  private forward(message: Buffer): Promise<Buffer> {
+    const { address, port } = this.options.upstream;
+    return new Promise((resolve, reject) => {
+      const socket = createSocket('udp4');
+      const done = (error: Error | undefined, reply?: Buffer) => {
+        clearTimeout(timer);
+        socket.close();
+        if (error) reject(error);
+        else resolve(reply!);
+      };
+      const timer = setTimeout(() => done(new Error('upstream timed out')), this.options.timeoutMs ?? 5000);
+      socket.on('error', (error) => done(error));
+      socket.on('message', (reply: Buffer, from: RemoteInfo) => {
+        // Only the upstream's answer to this very query.
+        if (from.address === address && from.port === port && reply.length >= 2 && reply.readUInt16BE(0) === message.readUInt16BE(0)) done(undefined, reply);
+      });
+      socket.send(message, port, address);
+    });
+  }
+
+  /** DNS over TCP (RFC 7766): two-byte length prefixes; answered in order. */
+  private serveTcp(socket: Socket): void {
+    this.connections.add(socket);
+    socket.on('close', () => this.connections.delete(socket));
+    socket.on('error', () => undefined);
+    socket.setTimeout(10_000, () => socket.destroy());
+    let buffered = Buffer.alloc(0);
+    let chain = Promise.resolve();
+    let pending = 0;
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+        const message = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
+        buffered = buffered.subarray(2 + message.length);
+        if (++pending > TCP_MAX_PENDING) {
+          socket.destroy();
+          return;
+        }
+        const reply = this.answer(Buffer.from(message), socket.remoteAddress?.replace(/^::ffff:/, '') ?? '');
+        chain = chain.then(async () => {
+          const bytes = await reply;
+          pending--;
+          if (!bytes || socket.destroyed) return;
+          const length = Buffer.alloc(2);
+          length.writeUInt16BE(bytes.length);
+          socket.write(Buffer.concat([length, bytes]));
+        });
+      }
+    });
+  }
+}
+
+/** FORMERR for a query whose question cannot be read: the header's id, nothing else. */
+function formatError(message: Buffer): Buffer {
+  const reply = Buffer.alloc(12);
+  message.copy(reply, 0, 0, 2);
+  reply.writeUInt16BE(0x8000 | RCODE.FORMERR, 2);
+  return reply;
+}

@@ -1,0 +1,103 @@
+import { LINK_NET, type SlotAddresses } from './addressing.js';
+
+/** The tap device (guest side) and the veth end (uplink side) inside every bunker's namespace. */
+export const GUEST_DEVICE = 'tap0';
+export const LINK_DEVICE = 'up0';
+/** The nflog group denied packets are copied to, inside each bunker's namespace (see deny-log.ts). */
+export const DENY_LOG_GROUP = 1;
+
+/** What a bunker's namespace lets its guest reach. */
+export interface BunkerRulesetInput {
+  addresses: SlotAddresses;
+  /** Where the guest's DNS queries to its gateway are sent (the worker's resolver). */
+  dns: { address: string; port: number };
+  /** `open`: any outside address; `filtered`: only those in the `allowed` set (filled from DNS answers). */
+  egress: 'open' | 'filtered';
+}
+
+/**
+ * The nftables ruleset of one bunker's namespace, loaded in one transaction. It lives and
+ * dies with the namespace: a crashed worker leaves nothing of it in the host's tables.
+ * Whatever the profile, the guest never reaches the link network (other bunkers, the
+ * uplink host) nor link-local addresses (cloud metadata services), except the resolver.
+ */
+export function bunkerRuleset({ addresses, dns, egress }: BunkerRulesetInput): string {
+  const fromGuest = `iifname "${GUEST_DEVICE}" oifname "${LINK_DEVICE}"`;
+  return `table inet scaibunker {
+  set allowed {
+    type ipv4_addr
+    flags timeout
+  }
+  counter denied {
+  }
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    iifname "${GUEST_DEVICE}" ip daddr ${addresses.gateway} meta l4proto { tcp, udp } th dport 53 dnat ip to ${dns.address}:${dns.port}
+  }
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "${LINK_DEVICE}" masquerade
+  }
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    ct state invalid drop
+    ${fromGuest} ip daddr ${dns.address} meta l4proto { tcp, udp } th dport ${dns.port} accept
+    ${fromGuest} ip daddr { ${LINK_NET}, 169.254.0.0/16 } goto deny
+    ${egress === 'open' ? `${fromGuest} accept` : `${fromGuest} ip daddr @allowed accept`}
+    iifname "${GUEST_DEVICE}" goto deny
+  }
+  chain deny {
+    counter name denied
+    log prefix "deny " group ${DENY_LOG_GROUP}
+    meta l4proto tcp reject with tcp reset
+    reject with icmpx admin-prohibited
+  }
+  chain input {
+    type filter hook input priority filter; policy drop;
+    iifname "lo" accept
+    ct state established,related accept
+  }
+}
+`;
+}
+
+/**
+ * The worker's one table in its uplink namespace, replaced whole (idempotent): bunkers'
+ * traffic leaves masqueraded, never crosses from one bunker's link to another's, and reaches
+ * the uplink host itself only at the resolver's port.
+ */
+export function uplinkRuleset(dnsPort: number): string {
+  return `table ip scaibunker_uplink {
+}
+delete table ip scaibunker_uplink
+table ip scaibunker_uplink {
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    ip saddr ${LINK_NET} oifname != "sbv*" masquerade
+  }
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    iifname "sbv*" oifname "sbv*" drop
+  }
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iifname "sbv*" ct state established,related accept
+    iifname "sbv*" meta l4proto { tcp, udp } th dport ${dnsPort} accept
+    iifname "sbv*" drop
+    meta l4proto { tcp, udp } th dport ${dnsPort} drop
+  }
+}
+`;
+}
+
+/**
+ * `bandwidth_mbit` as two token buckets in the bunker's namespace: on `up0` (what the guest
+ * sends out) and on the tap (what it receives). Egress qdiscs both, so no ifb device is
+ * needed, and they go with the namespace. The burst holds 20 ms at the rate (at least 32 KiB,
+ * more than one 64 KiB GSO frame never needs: tbf splits those).
+ */
+export function bandwidthQdiscs(mbit: number): string {
+  const burstBytes = Math.max(32 * 1024, Math.round((mbit * 1_000_000) / 8 / 50));
+  return [LINK_DEVICE, GUEST_DEVICE].map((device) => `qdisc add dev ${device} root tbf rate ${mbit}mbit burst ${burstBytes} latency 50ms`).join('\n') + '\n';
+}

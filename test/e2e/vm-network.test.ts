@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listNetns, type WorkerDaemon } from '@scaibunker/worker';
+import { startFakeInternet, type FakeInternet } from './fake-internet.js';
+import { startPlatform, type Platform } from './in-process-platform.js';
+
+/**
+ * Bunker networks with real VMs, on a worker whose uplink is a namespace this test made, with
+ * a fake internet behind it (a resolver and HTTP hosts of its own): no guest packet can reach
+ * any other network.
+ */
+describe('bunker network profiles', () => {
+  let platform: Platform;
+  let internet: FakeInternet;
+  let daemon: WorkerDaemon;
+  const call = async (method: string, path: string, body?: unknown) => (await platform.call(method, path, body)).body;
+  const sh = async (bunkerId: string, script: string) => {
+    const answer = await call('POST', `/bunkers/${bunkerId}/exec`, { command: ['sh', '-c', script], timeout_s: 20 });
+    if (answer.status !== 'ok') throw new Error(`exec failed: ${JSON.stringify(answer.error)}`);
+    return answer.data as { exit_code: number; stdout: string; stderr: string };
+  };
+  const create = async (body: Record<string, unknown>) => {
+    const answer = await call('POST', '/bunkers', { image: 'minimal', memory_mb: 128, cpu_millicores: 250, ...body });
+    if (answer.status !== 'ok') throw new Error(`create failed: ${JSON.stringify(answer.error)}`);
+    if (answer.data.status !== 'running') throw new Error(`not running: ${answer.data.failure_reason}`);
+    return answer.data as { id: string };
+  };
+  const workerOptions = () => ({ cpuMillicores: 16_000, network: { uplinkNetns: internet.uplinkNetns, resolver: internet.resolver, registries: ['registry.example.test'] } });
+  const workerNetns = async () => (await listNetns('sb-')).filter((name) => name.includes('bnk_'));
+
+  beforeAll(async () => {
+    internet = await startFakeInternet({
+      records: { 'api.example.test': '198.51.100.10', 'a.pkg.example.test': '198.51.100.11', 'evil.example.test': '198.51.100.66', 'registry.example.test': '198.51.100.20' },
+      http: [{ address: '198.51.100.10' }, { address: '198.51.100.11' }, { address: '198.51.100.66' }, { address: '198.51.100.20' }],
+    });
+    platform = await startPlatform();
+    daemon = await platform.startWorker('worker', workerOptions());
+  }, 180_000);
+  afterAll(async () => {
+    await platform?.close();
+    await internet?.close();
+  });
+
+  it('isolated: the guest has no interface but lo', async () => {
+    const bunker = await create({});
+    const { stdout } = await sh(bunker.id, 'ls /sys/class/net');
+    expect(stdout.split(/\s+/).filter(Boolean)).toEqual(['lo']);
+    await call('DELETE', `/bunkers/${bunker.id}`);
+  }, 60_000);
+
+  it('unrestricted: the guest has its own MAC and address, resolves names and reaches the internet’s hosts', async () => {
+    const [a, b] = [await create({ network_profile: 'unrestricted' }), await create({ network_profile: 'unrestricted' })];
+    const nicOf = async (id: string) => (await sh(id, 'cat /sys/class/net/eth0/address; ip -4 -o addr show dev eth0')).stdout;
+    const [nicA, nicB] = [await nicOf(a.id), await nicOf(b.id)];
+    expect(nicA).toMatch(/^02:[0-9a-f:]{14}\n.*inet 100\.96\.\d+\.\d+\/30/);
+    expect(nicA.split('\n')[0]).not.toBe(nicB.split('\n')[0]);
+    expect(/inet (\S+)/.exec(nicA)![1]).not.toBe(/inet (\S+)/.exec(nicB)![1]);
+
+    const byAddress = await sh(a.id, 'timeout 5 wget -q -O - http://198.51.100.10/');
+    expect(byAddress.stdout).toContain('hello from 198.51.100.10');
+    const byName = await sh(a.id, 'timeout 5 wget -q -O - http://api.example.test/');
+    expect(byName.stdout).toContain('hello from 198.51.100.10 (api.example.test)');
+    await internet.waitFor((e) => e.kind === 'dns' && e.name === 'api.example.test');
+
+    // Never the link network (the uplink host, other bunkers) nor link-local addresses.
+    const linkB = /inet 100\.96\.(\d+)\.(\d+)/.exec(nicB)!;
+    const blocked = await sh(a.id, `timeout 5 wget -q -O - http://100.97.0.1/ ; echo "uplink=$?"; timeout 5 wget -q -O - http://100.97.${linkB[1]}.${Number(linkB[2])}/ ; echo "peer=$?"; timeout 5 wget -q -O - http://169.254.169.254/ ; echo "metadata=$?"`);
+    expect(blocked.stdout).toMatch(/uplink=[1-9].*peer=[1-9].*metadata=[1-9]/s);
+    for (const bunker of [a, b]) await call('DELETE', `/bunkers/${bunker.id}`);
+    expect(await workerNetns()).toEqual([]);
+  }, 120_000);
+
+  it('allowlisted: only the listed names resolve and connect; everything else fails and each refusal is logged', async () => {
+    const bunker = await create({ network_profile: 'allowlisted', network_allowlist: ['API.example.test', '*.pkg.example.test'] });
+    expect((await call('GET', `/bunkers/${bunker.id}`)).data.network_allowlist).toEqual(['api.example.test', '*.pkg.example.test']);
+    expect((await sh(bunker.id, 'timeout 5 wget -q -O - http://api.example.test/')).stdout).toContain('hello from 198.51.100.10 (api.example.test)');
+    expect((await sh(bunker.id, 'timeout 5 wget -q -O - http://a.pkg.example.test/')).stdout).toContain('hello from 198.51.100.11 (a.pkg.example.test)');
+
+    const evil = await sh(bunker.id, 'timeout 5 wget -q -O - http://evil.example.test/; echo "exit=$?"');
+    expect(evil.stdout).toMatch(/exit=[1-9]/);
+    const hardCoded = await sh(bunker.id, 'timeout 5 wget -q -O - http://198.51.100.66/; echo "exit=$?"');
+    expect(hardCoded.stdout).toMatch(/exit=[1-9]/);
+    const otherResolver = await sh(bunker.id, 'nslookup -timeout=2 evil.example.test 198.51.100.53; echo "exit=$?"');
+    expect(otherResolver.stdout).toMatch(/exit=[1-9]/);
+    // The unlisted host never saw a request, and the fake resolver never saw the refused name.
+    expect(internet.events.some((e) => e.kind === 'http' && e.address === '198.51.100.66')).toBe(false);
+    expect(internet.events.some((e) => e.kind === 'dns' && e.name === 'evil.example.test')).toBe(false);
+
+    let network = (await call('GET', `/bunkers/${bunker.id}/network`)).data;
+    for (const end = Date.now() + 10_000; network.denied.connections < 2 && Date.now() < end;) {
+      await new Promise((r) => setTimeout(r, 200));
+      network = (await call('GET', `/bunkers/${bunker.id}/network`)).data;
+    }
+    expect(network).toMatchObject({ profile: 'allowlisted', allowlist: ['api.example.test', '*.pkg.example.test'], guest: { address: expect.stringMatching(/^100\.96\./) } });
+    expect(network.denied.names).toBeGreaterThanOrEqual(1);
+    expect(network.recent_denials).toEqual(expect.arrayContaining([
+      expect.objectContaining({ kind: 'dns', name: 'evil.example.test' }),
+      expect.objectContaining({ kind: 'connection', protocol: 'tcp', destination: '198.51.100.66', port: 80 }),
+      expect.objectContaining({ kind: 'connection', protocol: 'udp', destination: '198.51.100.53', port: 53 }),
+    ]));
+    await call('DELETE', `/bunkers/${bunker.id}`);
+  }, 120_000);
+
+  it('registry: only the worker’s registries resolve', async () => {
+    const bunker = await create({ network_profile: 'registry' });
+    expect((await sh(bunker.id, 'timeout 5 wget -q -O - http://registry.example.test/')).stdout).toContain('hello from 198.51.100.20');
+    expect((await sh(bunker.id, 'timeout 5 wget -q -O - http://api.example.test/; echo "exit=$?"')).stdout).toMatch(/exit=[1-9]/);
+    await call('DELETE', `/bunkers/${bunker.id}`);
+  }, 60_000);
+
+  it('bandwidth_mbit: 10 caps both directions at 10 Mbit/s (within 20 %)', async () => {
+    const bunker = await create({ network_profile: 'unrestricted', bandwidth_mbit: 10 });
+    expect((await call('GET', `/bunkers/${bunker.id}`)).data.bandwidth_mbit).toBe(10);
+    const bytes = 6_250_000; // 5 s at 10 Mbit/s
+    // Timed inside the guest around the transfer alone, in the uptime's hundredths of a second.
+    const now = "$(cut -d' ' -f1 /proc/uptime | tr -d .)";
+    const timed = (command: string) => `s=${now}; ${command} || exit 1; e=${now}; echo $(( (e - s) * 10 ))`;
+    const down = await sh(bunker.id, timed(`timeout 20 wget -q -O /dev/null http://198.51.100.10/bytes/${bytes}`));
+    expect(down.exit_code).toBe(0);
+    // busybox wget sends no body with --post-file: nc carries the request.
+    const post = `{ printf 'POST /upload HTTP/1.0\\r\\nContent-Length: ${bytes}\\r\\n\\r\\n'; head -c ${bytes} /dev/zero; } | timeout 20 nc 198.51.100.10 80 > /dev/null`;
+    const up = await sh(bunker.id, timed(post));
+    expect(up.exit_code).toBe(0);
+    const uploaded = await internet.waitFor((e) => e.kind === 'http' && e.url === '/upload');
+    expect(uploaded, JSON.stringify(uploaded)).toMatchObject({ received: bytes });
+    for (const [direction, ms] of [['down', Number(down.stdout.trim())], ['up', Number(up.stdout.trim())]] as const) {
+      const mbit = (bytes * 8) / (ms / 1000) / 1e6;
+      console.info(`bandwidth_mbit 10, ${direction}: ${mbit.toFixed(2)} Mbit/s (${bytes} bytes in ${ms} ms)`);
+      expect(mbit, `${direction}: ${mbit.toFixed(2)} Mbit/s over ${ms} ms`).toBeGreaterThan(8);
+      expect(mbit, `${direction}: ${mbit.toFixed(2)} Mbit/s over ${ms} ms`).toBeLessThan(12);
+    }
+    await call('DELETE', `/bunkers/${bunker.id}`);
+  }, 90_000);
+
+  it('a worker killed mid-way leaves nothing behind: its restart adopts live bunkers’ networks and removes the rest', async () => {
+    const kept = await create({ network_profile: 'unrestricted' });
+    const lost = await create({ network_profile: 'unrestricted' });
+    const ofThese = async () => (await workerNetns()).filter((name) => name.endsWith(kept.id) || name.endsWith(lost.id));
+    expect(await ofThese()).toHaveLength(2);
+    const lostVmm = daemon.bunkers.locate(lost.id).pid;
+    await daemon.stop({ keepBunkers: true });
+    process.kill(lostVmm, 'SIGKILL');
+    daemon = await platform.startWorker('worker', workerOptions());
+    const left = await ofThese();
+    expect(left).toHaveLength(1);
+    expect(left[0]).toContain(kept.id);
+    expect((await sh(kept.id, 'timeout 5 wget -q -O - http://198.51.100.11/')).stdout).toContain('hello from 198.51.100.11');
+    await call('DELETE', `/bunkers/${kept.id}`);
+    expect(await ofThese()).toEqual([]);
+  }, 120_000);
+});
