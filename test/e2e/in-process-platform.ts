@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig, startServer, type RunningServer } from '@scaibunker/controller';
 import { createTestDatabase } from '@scaibunker/db/testing';
+import { LocalObjectStore } from '@scaibunker/storage';
 import { BunkerNetworks, DEFAULT_CACHE_DIR, parseResolver, VmRuntime, WorkerDaemon, type WorkerDaemonOptions } from '@scaibunker/worker';
 
 /** An API answer: its status and its envelope. */
@@ -55,7 +56,9 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<P
     },
     async startWorker(name, { network, ...options } = {}) {
       const runtime = await VmRuntime.open({ dataDir: join(dataDir, name), cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL });
-      const networks = network && await BunkerNetworks.open({ stateDir: join(dataDir, name, 'network'), uplinkNetns: network.uplinkNetns, dnsUpstream: parseResolver(network.resolver), registries: network.registries });
+      const networks = network && await BunkerNetworks.open({ stateDir: join(dataDir, name, 'network'), uplinkNetns: network.uplinkNetns, dnsUpstream: parseResolver(network.resolver), registries: network.registries,
+        // The controller's store (as in mode all), written every half second.
+        auditStore: new LocalObjectStore(join(dataDir, 'objects')), auditFlushMs: 500 });
       const daemon = new WorkerDaemon({ controllerUrl: server.url, runtime, version: 'test', log: quiet, ...options, ...(networks ? { networks } : {}), token: options.token ?? await server.localWorkerToken() });
       await daemon.start();
       daemons.push(daemon);

@@ -107,12 +107,56 @@ describe('bunker network profiles', () => {
     await call('DELETE', `/bunkers/${bunker.id}`);
   }, 60_000);
 
+  it('unrestricted with egress audit: three HTTP requests are three flow records with their byte counts', async () => {
+    expect((await call('PUT', '/v1/modules/scaibunker/config', { egress_audit: true })).status).toBe('ok');
+    const bunker = await create({ network_profile: 'unrestricted' });
+    expect((await call('GET', `/bunkers/${bunker.id}`)).data.egress_audit).toBe(true);
+    const sizes = [1000, 20_000, 300_000];
+    for (const size of sizes) expect((await sh(bunker.id, `timeout 5 wget -q -O - http://198.51.100.11/bytes/${size} | wc -c`)).stdout.trim()).toBe(String(size));
+    // A flow's record comes when it ends: conntrack reports a closed TCP flow within seconds.
+    const httpFlows = async () => {
+      const flows: any[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: any = (await platform.call('GET', `/bunkers/${bunker.id}/egress-audit?limit=2${cursor ? `&cursor=${cursor}` : ''}`)).body;
+        flows.push(...page.data);
+        cursor = page.next_cursor;
+      } while (cursor);
+      return flows.filter((f) => f.dport === 80 && f.dst === '198.51.100.11');
+    };
+    let flows = await httpFlows();
+    for (const end = Date.now() + 30_000; flows.length < 3 && Date.now() < end;) {
+      await new Promise((r) => setTimeout(r, 500));
+      flows = await httpFlows();
+    }
+    expect(flows).toHaveLength(3);
+    const served = internet.events.filter((e) => e.kind === 'http' && e.address === '198.51.100.11' && e.url.startsWith('/bytes/'));
+    for (const [i, size] of sizes.entries()) {
+      const flow = flows[i];
+      expect(flow).toMatchObject({ bunker_id: bunker.id, protocol: 'tcp', src: expect.stringMatching(/^100\.96\./), verdict: 'allowed', dns_name: null });
+      // IP bytes: the payload plus headers (~40 bytes a packet), both ways.
+      const response = size + 150;
+      expect(flow.bytes_in).toBeGreaterThan(response);
+      expect(flow.bytes_in).toBeLessThan(response + flow.packets_in * 80);
+      expect(flow.bytes_out).toBeGreaterThan(100);
+      expect(flow.bytes_out).toBeLessThan(400 + flow.packets_out * 80);
+      expect(Date.parse(flow.end)).toBeGreaterThanOrEqual(Date.parse(flow.start));
+      expect(served.some((e) => e.kind === 'http' && e.url === `/bytes/${size}`)).toBe(true);
+    }
+    // A name the guest resolved is on its flows.
+    await sh(bunker.id, 'timeout 5 wget -q -O /dev/null http://api.example.test/');
+    await call('DELETE', `/bunkers/${bunker.id}`); // its last flows are written as it ends
+    const named = (await call('GET', `/bunkers/${bunker.id}/egress-audit?limit=200`)).data.filter((f: any) => f.dport === 80 && f.dst === '198.51.100.10');
+    expect(named).toEqual([expect.objectContaining({ dns_name: 'api.example.test' })]);
+    expect((await call('PUT', '/v1/modules/scaibunker/config', { egress_audit: false })).status).toBe('ok');
+  }, 90_000);
+
   it('bandwidth_mbit: 10 caps both directions at 10 Mbit/s (within 20 %)', async () => {
     const bunker = await create({ network_profile: 'unrestricted', bandwidth_mbit: 10 });
     expect((await call('GET', `/bunkers/${bunker.id}`)).data.bandwidth_mbit).toBe(10);
     const bytes = 6_250_000; // 5 s at 10 Mbit/s
     // Timed inside the guest around the transfer alone, in the uptime's hundredths of a second.
-    const now = "$(cut -d' ' -f1 /proc/uptime | tr -d .)";
+    const now = `$(awk '{ printf "%d", $1 * 100 }' /proc/uptime)`;
     const timed = (command: string) => `s=${now}; ${command} || exit 1; e=${now}; echo $(( (e - s) * 10 ))`;
     const down = await sh(bunker.id, timed(`timeout 20 wget -q -O /dev/null http://198.51.100.10/bytes/${bytes}`));
     expect(down.exit_code).toBe(0);

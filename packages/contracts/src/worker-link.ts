@@ -41,6 +41,8 @@ export interface BunkerNetworkLaunch {
   allowlist?: string[] | undefined;
   /** Caps each direction (Mbit/s). */
   bandwidthMbit?: number | undefined;
+  /** Every flow goes to the egress audit. */
+  egressAudit?: boolean | undefined;
 }
 
 /** One-way events a worker sends. */

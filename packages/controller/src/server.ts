@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { ScaiError } from '@scaibunker/contracts';
 import { createRepositories, openDatabase, RedisQuotaCounters } from '@scaibunker/db';
+import { LocalObjectStore } from '@scaibunker/storage';
 import { buildApp } from './app.js';
 import { bootstrapFirstStart } from './bootstrap.js';
 import type { ControllerConfig } from './config.js';
@@ -57,7 +59,9 @@ export async function startServer(config: ControllerConfig): Promise<RunningServ
     heartbeatIntervalMs: config.workerHeartbeatMs, staleAfterMs: config.workerStaleMs, startTimeoutMs: 120_000,
     log: { info: (obj, msg) => app?.log.info(obj, msg), warn: (obj, msg) => app?.log.warn(obj, msg) },
   });
-  const bunkers = new BunkerService(repos, workers, { ...BUNKER_SERVICE_DEFAULTS, ceilings: config.bunkerCeilings });
+  // The embedded object store; its local worker (mode all) writes egress audit batches into it.
+  const objects = new LocalObjectStore(join(config.dataDir, 'objects'));
+  const bunkers = new BunkerService(repos, workers, { ...BUNKER_SERVICE_DEFAULTS, ceilings: config.bunkerCeilings, objects });
   workers.bindBunkers(bunkers);
   const reaper = new BunkerReaper(repos, bunkers, {
     intervalMs: 5000, provisioningTimeoutMs: BUNKER_SERVICE_DEFAULTS.startTimeoutMs + 60_000,

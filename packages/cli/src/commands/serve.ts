@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ScaiError } from '@scaibunker/contracts';
 
 /** What `serve` stops on SIGINT/SIGTERM, in order. */
@@ -76,7 +76,14 @@ async function startWorker(controllerUrl: string, token: string, dataDir: string
     standbyVmms: standbyVmmsFromEnv(process.env.SCAIBUNKER_STANDBY_VMMS),
   });
   log.info({ vmm: runtime.vmm, accelerator: runtime.accelerator.accelerator, reason: runtime.accelerator.reason }, 'microVM runtime ready');
-  const networks = await openNetworks(() => networkOptionsFromEnv(process.env, dataDir).then((options) => options && BunkerNetworks.open(options)), log);
+  const { LocalObjectStore } = await import('@scaibunker/storage');
+  // The same store the controller reads the egress audit from (mode all shares the data dir).
+  const auditStore = new LocalObjectStore(join(dataDir, 'objects'));
+  const networks = await openNetworks(() => networkOptionsFromEnv(process.env, dataDir).then((options) => options && BunkerNetworks.open({
+    ...options, auditStore,
+    onDenial: (bunkerId, denial) => log.info({ bunkerId, denial }, 'network refusal'),
+    onAuditError: (bunkerId, error) => log.warn({ bunkerId, err: error }, 'egress audit batch not written'),
+  })), log);
   const daemon = new WorkerDaemon({
     controllerUrl, token, runtime, version, log, warmPool, ...(networks ? { networks } : {}),
     ...(process.env.SCAIBUNKER_WORKER_CPU_MILLICORES ? { cpuMillicores: Number(process.env.SCAIBUNKER_WORKER_CPU_MILLICORES) } : {}),

@@ -199,3 +199,23 @@ export const BunkerNetwork = Type.Object({
   recent_denials: Type.Array(NetworkDenial, { description: 'The last 200 refusals, oldest first' }),
 });
 export type BunkerNetwork = Static<typeof BunkerNetwork>;
+
+/** One flow of a bunker's egress audit (spec §8): a line of its NDJSON batches in object storage. */
+export const EgressFlow = Type.Object({
+  bunker_id: Id('bunker'),
+  flow_id: Type.String(),
+  start: Timestamp,
+  end: Timestamp,
+  protocol: Type.String({ description: 'tcp, udp, icmp, …' }),
+  src: Type.String({ description: 'The guest’s address' }),
+  sport: Type.Union([Type.Integer(), Type.Null()]),
+  dst: Type.String(),
+  dport: Type.Union([Type.Integer(), Type.Null()]),
+  bytes_out: Type.Integer({ description: 'IP bytes the guest sent (headers included)' }),
+  bytes_in: Type.Integer({ description: 'IP bytes the guest received (headers included)' }),
+  packets_out: Type.Integer(),
+  packets_in: Type.Integer(),
+  dns_name: Type.Union([Type.String(), Type.Null()], { description: 'The name the guest resolved dst from, when known' }),
+  verdict: Literals(['allowed', 'denied'] as const),
+});
+export type EgressFlow = Static<typeof EgressFlow>;

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
-import { ScaiError, type Bunker, type BunkerNetwork, type BunkerNetworkLaunch, type CreateBunkerBody, type ExecBody, type ExecResult, type PermissionKey } from '@scaibunker/contracts';
+import { ScaiError, type Bunker, type BunkerNetwork, type BunkerNetworkLaunch, type EgressFlow, type CreateBunkerBody, type ExecBody, type ExecResult, type PermissionKey } from '@scaibunker/contracts';
 import { checkAllowlist, LIFECYCLE_DEFAULTS, newId, usageOf, type Actor, type BunkerStatus, type LifecycleMode, type QuotaCaps, type QuotaRefusal } from '@scaibunker/core';
 import type { BunkerFilter, BunkerRow, PageOptions, Repositories, TenantScope } from '@scaibunker/db';
+import type { ObjectStore } from '@scaibunker/storage';
 import { toExecRequest, type ExecRequest, type WorkerGateway } from './worker-gateway.js';
 
 /** Limits of the bunker service that are configuration, not contract. */
@@ -12,6 +13,8 @@ export interface BunkerServiceOptions {
   execOutputCapBytes: number;
   /** The platform's per-bunker ceilings, above every quota profile. */
   ceilings: Partial<QuotaCaps>;
+  /** Where workers write egress audit batches (the local store in mode `all`); without it the audit reads empty. */
+  objects?: ObjectStore | undefined;
 }
 
 const DEFAULT_RESOURCES = { cpuMillicores: 1000, memoryMb: 512, diskMb: 1024 };
@@ -62,6 +65,9 @@ export class BunkerService {
     if (body.interfaces && network !== 'transit') throw new ScaiError('INTERFACES_NOT_ALLOWED', '`interfaces` are only allowed with the transit network profile.');
     if (network === 'transit' && !body.interfaces?.length) throw new ScaiError('TRANSIT_MISSING_INTERFACES', 'The transit network profile needs at least one interface.');
     const allowlist = checkNetworkAllowlist(network, body.network_allowlist);
+    // The tenant's module setting decides, at create time, for the profiles that reach everything.
+    const egressAudit = (network === 'unrestricted' || network === 'transit')
+      && (await this.repos.modules.getConfig('scaibunker', actor.tenantId)).egress_audit === true;
     if (network === 'transit') throw new ScaiError('NOT_SUPPORTED', 'The transit network profile (bridges) is not built yet.');
     if (body.bandwidth_mbit !== undefined && network === 'isolated') {
       throw new ScaiError('VALIDATION_ERROR', '`bandwidth_mbit` caps a network: an isolated bunker has none.', { details: [{ field: 'bandwidth_mbit', message: 'not allowed with the isolated profile' }] });
@@ -72,7 +78,7 @@ export class BunkerService {
     const defaults = LIFECYCLE_DEFAULTS[lifecycle];
     const row: Omit<BunkerRow, 'worker_id'> = {
       id: newId('bunker'), tenant_id: actor.tenantId, owner_user_id: actor.userId, name: body.name ?? null, image: body.image,
-      lifecycle_mode: lifecycle, network_profile: network, network_allowlist: allowlist && JSON.stringify(allowlist), bandwidth_mbit: body.bandwidth_mbit ?? null, egress_audit: 0,
+      lifecycle_mode: lifecycle, network_profile: network, network_allowlist: allowlist && JSON.stringify(allowlist), bandwidth_mbit: body.bandwidth_mbit ?? null, egress_audit: egressAudit ? 1 : 0,
       cpu_millicores: body.cpu_millicores ?? DEFAULT_RESOURCES.cpuMillicores,
       memory_mb: body.memory_mb ?? DEFAULT_RESOURCES.memoryMb,
       disk_mb: body.disk_mb ?? DEFAULT_RESOURCES.diskMb,
@@ -219,6 +225,28 @@ export class BunkerService {
   }
 
   /**
+   * A page of a bunker's egress audit, in time order: the flows its worker wrote as NDJSON
+   * batches under `scaibunker/audit/{bunker_id}/`. The cursor names the batch and line to
+   * resume at, so pages stay stable as new batches arrive.
+   */
+  async egressAudit(bunker: BunkerRow, limit: number, cursor: string | undefined): Promise<{ flows: EgressFlow[]; nextCursor: string | null }> {
+    const store = this.options.objects;
+    if (!store) return { flows: [], nextCursor: null };
+    const at = cursor === undefined ? undefined : decodeAuditCursor(cursor);
+    const prefix = `scaibunker/audit/${bunker.id}/`;
+    const keys = (await store.list(prefix)).filter((key) => at === undefined || key >= at.key);
+    const flows: EgressFlow[] = [];
+    for (const key of keys) {
+      const lines = ((await store.get(key))?.toString('utf8') ?? '').split('\n').filter(Boolean);
+      for (let line = key === at?.key ? at.line : 0; line < lines.length; line++) {
+        if (flows.length === limit) return { flows, nextCursor: encodeAuditCursor({ key, line }) };
+        flows.push(JSON.parse(lines[line]!) as EgressFlow);
+      }
+    }
+    return { flows, nextCursor: null };
+  }
+
+  /**
    * The worker side of a file operation on a running bunker the actor may act on; counts as
    * activity. `run` gets the bunker's worker id.
    */
@@ -343,12 +371,27 @@ function isTenantAdmin(actor: Actor): boolean {
   return actor.role === 'super_admin' || actor.role === 'partner_admin' || actor.role === 'tenant_admin';
 }
 
+function encodeAuditCursor(position: { key: string; line: number }): string {
+  return Buffer.from(JSON.stringify([position.key, position.line])).toString('base64url');
+}
+
+function decodeAuditCursor(cursor: string): { key: string; line: number } {
+  try {
+    const [key, line] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (typeof key === 'string' && Number.isInteger(line) && (line as number) >= 0) return { key, line: line as number };
+  } catch {
+    // refused below
+  }
+  throw new ScaiError('VALIDATION_ERROR', 'Not a cursor of this list.', { details: [{ field: 'cursor', message: 'pass next_cursor of the previous page as it was' }] });
+}
+
 /** What the worker builds a networked bunker's network from. */
 function networkLaunchOf(bunker: BunkerRow): BunkerNetworkLaunch {
   return {
     profile: bunker.network_profile as BunkerNetworkLaunch['profile'],
     ...(bunker.network_allowlist ? { allowlist: JSON.parse(bunker.network_allowlist) as string[] } : {}),
     ...(bunker.bandwidth_mbit ? { bandwidthMbit: bunker.bandwidth_mbit } : {}),
+    ...(bunker.egress_audit === 1 ? { egressAudit: true } : {}),
   };
 }
 

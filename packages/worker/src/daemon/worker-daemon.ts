@@ -83,7 +83,7 @@ export class WorkerDaemon {
     this.peer?.close('the worker is shutting down');
     this.socket?.terminate();
     await Promise.all([options.keepBunkers ? this.bunkers.detachAll() : this.bunkers.stopAll(), this.pool?.stop()]);
-    this.options.networks?.close();
+    await this.options.networks?.close();
   }
 
   /** Whether the link is up right now. */
@@ -309,7 +309,7 @@ function networkOf(value: unknown): BunkerNetworkLaunch | undefined {
   if (p.bandwidthMbit !== undefined && !(Number.isInteger(p.bandwidthMbit) && p.bandwidthMbit >= 1 && p.bandwidthMbit <= 10_000)) {
     throw new ScaiError('VALIDATION_ERROR', 'bunker.start network.bandwidthMbit must be 1–10000.');
   }
-  return { profile: p.profile, ...(p.allowlist ? { allowlist: p.allowlist } : {}), ...(p.bandwidthMbit ? { bandwidthMbit: p.bandwidthMbit } : {}) };
+  return { profile: p.profile, ...(p.allowlist ? { allowlist: p.allowlist } : {}), ...(p.bandwidthMbit ? { bandwidthMbit: p.bandwidthMbit } : {}), ...(p.egressAudit === true ? { egressAudit: true } : {}) };
 }
 
 function execOf(params: unknown): HostExecRequest {

@@ -8,7 +8,9 @@ import { MAX_SLOTS, randomMac, slotAddresses, type SlotAddresses } from './addre
 import { addNetns, deleteNetns, ipBatch, listNetns, loadRuleset, netnsPath, netnsTag, runIn } from './netns.js';
 import { bandwidthQdiscs, bunkerRuleset, GUEST_DEVICE, LINK_DEVICE, uplinkRuleset } from './rulesets.js';
 import { runCommand } from '../host/run-command.js';
+import type { ObjectStore } from '@scaibunker/storage';
 import { DenyLogReader, type ConnectionDenial } from './deny-log.js';
+import { AUDIT_SYSCTLS, AuditBatches, FlowAuditor } from './flow-audit.js';
 import type { InterceptorCommand, InterceptorReport } from './dns-interceptor-process.js';
 import type { InterceptPolicy } from './dns-interceptor.js';
 
@@ -65,7 +67,16 @@ export interface BunkerNetworkOptions {
   registries?: readonly string[] | undefined;
   /** Told of every refusal (the worker logs them). */
   onDenial?: ((bunkerId: string, denial: NetworkDenial) => void) | undefined;
+  /** Where audited bunkers' flow batches go (the storage interface snapshots use too); without it, no audit. */
+  auditStore?: ObjectStore | undefined;
+  /** How long flows wait in memory before their batch is written (default 5 s; also at 500 flows, and when the bunker ends). */
+  auditFlushMs?: number | undefined;
+  /** Told when a batch cannot be written. */
+  onAuditError?: ((bunkerId: string, error: unknown) => void) | undefined;
 }
+
+/** Names a bunker's guest resolved, per address, kept for its egress audit (the last ones). */
+const NAMES_KEPT = 4096;
 
 /** A bunker's network as its VM needs it. */
 export interface AttachedNetwork {
@@ -93,6 +104,9 @@ interface BunkerActivity {
   denied: { names: number; connections: number };
   recent: NetworkDenial[];
   denyLog?: DenyLogReader | undefined;
+  auditor?: FlowAuditor | undefined;
+  /** address → the name it was resolved from (audited bunkers). */
+  names: Map<string, string>;
 }
 
 /**
@@ -136,12 +150,19 @@ export class BunkerNetworks {
     return networks;
   }
 
-  /** Stops the resolver and the deny-log readers (bunkers' namespaces stay, for the next process). */
-  close(): void {
+  /**
+   * Stops the resolver, the deny-log readers and the flow auditors (their batches written);
+   * bunkers' namespaces stay, for the next process.
+   */
+  async close(): Promise<void> {
     this.closed = true;
-    for (const activity of this.activity.values()) activity.denyLog?.stop();
-    this.activity.clear();
     this.resolver?.kill('SIGTERM');
+    const activities = [...this.activity.values()];
+    this.activity.clear();
+    await Promise.all(activities.map(async (activity) => {
+      activity.denyLog?.stop();
+      await activity.auditor?.stop();
+    }));
   }
 
   private get dnsPort(): number {
@@ -178,13 +199,25 @@ export class BunkerNetworks {
 
   private onResolverReport(report: InterceptorReport): void {
     if (report.op === 'denied') this.noteDenial(report.bunkerId, { kind: 'dns', at: report.at, name: report.name, type: report.type });
+    if (report.op === 'resolved') {
+      const names = this.activity.get(report.bunkerId)?.names;
+      if (!names) return;
+      for (const { address } of report.addresses) {
+        names.delete(address);
+        names.set(address, report.name);
+        if (names.size > NAMES_KEPT) names.delete(names.keys().next().value!);
+      }
+    }
   }
 
   private noteDenial(bunkerId: string, denial: NetworkDenial): void {
     const activity = this.activity.get(bunkerId);
     if (!activity) return;
     if (denial.kind === 'dns') activity.denied.names++;
-    else activity.denied.connections++;
+    else {
+      activity.denied.connections++;
+      activity.auditor?.denied(denial.at, denial.protocol, denial.destination, denial.port);
+    }
     activity.recent.push(denial);
     if (activity.recent.length > RECENT_DENIALS) activity.recent.shift();
     this.options.onDenial?.(bunkerId, denial);
@@ -202,13 +235,25 @@ export class BunkerNetworks {
     };
   }
 
-  /** The resolver's policy for a bunker, and (when filtered) its deny log. */
+  /** The resolver's policy for a bunker, its deny log (filtered or audited), and its flow audit. */
   private watch(network: AttachedNetwork, policy: BunkerNetworkLaunch): void {
     const filtered = this.interceptPolicy(network.bunkerId, policy).mode === 'filtered';
-    const activity: BunkerActivity = { denied: { names: 0, connections: 0 }, recent: [] };
+    const activity: BunkerActivity = { denied: { names: 0, connections: 0 }, recent: [], names: new Map() };
     this.activity.set(network.bunkerId, activity);
-    if (filtered) activity.denyLog = new DenyLogReader(network.netns, (denial) => this.noteDenial(network.bunkerId, { kind: 'connection', ...denial }));
+    const store = this.options.auditStore;
+    if (policy.egressAudit && store) {
+      const batches = new AuditBatches(network.bunkerId, store, {
+        flushMs: this.options.auditFlushMs ?? 5000, maxRecords: 500, onError: (error) => this.options.onAuditError?.(network.bunkerId, error),
+      });
+      activity.auditor = new FlowAuditor(network.bunkerId, network.netns, network.addresses.guest, batches, (address) => activity.names.get(address));
+    }
+    if (filtered || activity.auditor) activity.denyLog = new DenyLogReader(network.netns, (denial) => this.noteDenial(network.bunkerId, { kind: 'connection', ...denial }));
     this.tellResolver(network, policy);
+  }
+
+  /** Whether a bunker's flows are audited here. */
+  private audited(policy: BunkerNetworkLaunch): boolean {
+    return policy.egressAudit === true && this.options.auditStore !== undefined;
   }
 
   private tellResolver(network: AttachedNetwork, policy: BunkerNetworkLaunch): void {
@@ -277,7 +322,8 @@ export class BunkerNetworks {
       ]);
       const egress = this.interceptPolicy(bunkerId, policy).mode === 'filtered' ? 'filtered' : 'open';
       const ruleset = bunkerRuleset({ addresses: a, dns: { address: a.linkUplink, port: this.dnsPort }, egress });
-      await runIn(network.netns, 'sh', ['-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward && exec nft -f -'], ruleset);
+      // The conntrack settings exist in a namespace once its ruleset uses conntrack.
+      await runIn(network.netns, 'sh', ['-c', `echo 1 > /proc/sys/net/ipv4/ip_forward && nft -f -${this.audited(policy) ? ` && ${AUDIT_SYSCTLS}` : ''}`], ruleset);
       if (policy.bandwidthMbit) await runCommand('tc', ['-n', network.netns, '-batch', '-'], { input: bandwidthQdiscs(policy.bandwidthMbit) });
       this.watch(network, policy);
       return network;
@@ -291,8 +337,11 @@ export class BunkerNetworks {
   async detach(bunkerId: string): Promise<void> {
     const record = this.records.get(bunkerId);
     if (record) this.sendToResolver({ op: 'forget', source: slotAddresses(record.slot).linkBunker, bunkerId });
-    this.activity.get(bunkerId)?.denyLog?.stop();
+    const activity = this.activity.get(bunkerId);
     this.activity.delete(bunkerId);
+    activity?.denyLog?.stop();
+    // Its last flows are ended and written before the namespace goes.
+    await activity?.auditor?.close().catch((error: unknown) => this.options.onAuditError?.(bunkerId, error));
     await deleteNetns(this.netnsOf(bunkerId));
     this.records.delete(bunkerId);
     await rm(join(this.options.stateDir, `${bunkerId}.json`), { force: true });
