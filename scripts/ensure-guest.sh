@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes the microVM runtime ready on this host: the Debian packages it needs (bunker networks
-# too: ip, nft, and tcpdump reading the firewall's refusals from nflog), the guest
+# too: ip, nft, tcpdump reading the firewall's refusals from nflog, conntrack for the egress
+# audit), the guest
 # kernel (built once per kernel version + config, ~4 min on 2 cores), the guest agent, the
 # built-in images, and the accelerator decision. Idempotent: a second run only checks.
 set -euo pipefail
@@ -10,7 +11,7 @@ source "$root/scripts/lib.sh"
 ensure_apt_packages qemu-system-x86 qemu-utils e2fsprogs busybox-static musl-tools \
   linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils cpio make gcc patch \
   clang libclang-rt-14-dev mmdebstrap umoci \
-  iproute2 nftables tcpdump
+  iproute2 nftables tcpdump conntrack
 
 # Machine-wide, so the kernel is built once per machine (the same default as the worker's).
 if [ "$(id -u)" -eq 0 ]; then default_cache=/var/cache/scaibunker; else default_cache=${XDG_CACHE_HOME:-$HOME/.cache}/scaibunker; fi
