@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Makes the microVM runtime ready on this host: the Debian packages it needs (bunker networks
 # too: ip, nft, tcpdump reading the firewall's refusals from nflog, conntrack for the egress
-# audit), the guest
-# kernel (built once per kernel version + config, ~4 min on 2 cores), the guest agent, the
-# built-in images, and the accelerator decision. Idempotent: a second run only checks.
+# audit), the guest kernel (built once per kernel version + config, ~4 min on 2 cores), the
+# guest agent, the built-in images, and the accelerator decision. Idempotent: a second run
+# only checks.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/lib.sh"
