@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listNetns, type WorkerDaemon } from '@scaibunker/worker';
+import { listNetns, runIn, type WorkerDaemon } from '@scaibunker/worker';
 import { startFakeInternet, type FakeInternet } from './fake-internet.js';
 import { startPlatform, type Platform } from './in-process-platform.js';
 
@@ -151,6 +151,58 @@ describe('bunker network profiles', () => {
     expect((await call('PUT', '/v1/modules/scaibunker/config', { egress_audit: false })).status).toBe('ok');
   }, 90_000);
 
+  it('transit: bunkers of one tenant exchange frames on its bridge; spoof_guard drops a forged source MAC unless turned off (audited); other tenants cannot attach', async () => {
+    const bridge = (await call('POST', '/bridges', { name: 'lan' }));
+    expect(bridge.status).toBe('ok');
+    const lan = bridge.data as { id: string; worker_id: string };
+    const transit = (extra: Record<string, unknown> = {}) => create({ network_profile: 'transit', interfaces: [{ if_name: 'lan0', bridge_name: 'lan', ...extra }] });
+    const [a, b] = [await transit({ mac: '02:00:00:00:0a:01' }), await transit()];
+    expect((await call('GET', `/bunkers/${a.id}`)).data.interfaces).toEqual([{ if_name: 'lan0', bridge_id: lan.id, bridge_name: 'lan', mac: '02:00:00:00:0a:01', spoof_guard: true }]);
+    const root = async (bunkerId: string, script: string) => {
+      const answer = await call('POST', `/bunkers/${bunkerId}/exec`, { command: ['sh', '-c', script], user: 'root', timeout_s: 20 });
+      if (answer.status !== 'ok') throw new Error(`exec failed: ${JSON.stringify(answer.error)}`);
+      return answer.data as { exit_code: number; stdout: string; stderr: string };
+    };
+    // The guest sees its interface under its own name, with its MAC, beside eth0.
+    expect((await root(a.id, 'cat /sys/class/net/lan0/address; ls /sys/class/net')).stdout.split(/\s+/).filter(Boolean)).toEqual(['02:00:00:00:0a:01', 'eth0', 'lan0', 'lo']);
+    await root(a.id, 'ip addr add 192.168.50.1/24 dev lan0');
+    await root(b.id, 'ip addr add 192.168.50.2/24 dev lan0');
+    expect((await root(a.id, 'ping -c 2 -W 3 192.168.50.2')).exit_code).toBe(0);
+
+    // A forged source MAC: with spoof_guard on, nothing of it crosses the bridge (ARP included).
+    const forge = 'ip neigh flush dev lan0; ip link set lan0 down; ip link set lan0 address 02:66:66:66:66:66; ip link set lan0 up';
+    await root(a.id, forge);
+    expect((await root(a.id, 'ping -c 2 -W 2 192.168.50.2')).exit_code).not.toBe(0);
+    // With spoof_guard off (scaibunker:l2_transparency; the admin holds it) the same forgery passes, and is on the record.
+    const open = await transit({ spoof_guard: false });
+    await root(open.id, `ip addr add 192.168.50.3/24 dev lan0; ${forge}`);
+    expect((await root(open.id, 'ping -c 2 -W 3 192.168.50.2')).exit_code).toBe(0);
+    const audit = (await call('GET', `/v1/audit?action=bunker.interface.spoof_guard_off`)).data as { target_id: string }[];
+    expect(audit.map((row) => row.target_id)).toContain(open.id);
+
+    // Another tenant neither sees the bridge nor attaches to it.
+    const tenant = (await call('POST', '/v1/tenants', { slug: 'other-tenant', name: 'Other' })).data;
+    const user = (await call('POST', '/v1/users', { email: 'other@example.test', display_name: 'Other', role: 'tenant_admin', tenant_id: tenant.id })).data;
+    const key = (await call('POST', '/v1/api-keys', { name: 'other', user_id: user.id })).data.secret as string;
+    expect((await platform.call('GET', `/bridges/${lan.id}`, undefined, key)).body.error?.code).toBe('NOT_FOUND');
+    expect((await platform.call('GET', '/bridges', undefined, key)).body.data).toEqual([]);
+    const foreign = await platform.call('POST', '/bunkers', { image: 'minimal', memory_mb: 128, cpu_millicores: 250, network_profile: 'transit', interfaces: [{ if_name: 'lan0', bridge_name: 'lan' }] }, key);
+    expect(foreign.body.error).toMatchObject({ code: 'VALIDATION_ERROR', details: [{ field: 'interfaces[0].bridge_name' }] });
+    // A user who may use transit but lacks scaibunker:l2_transparency keeps spoof_guard on.
+    const plain = (await call('POST', '/v1/users', { email: 'plain@example.test', display_name: 'Plain', role: 'tenant_user' })).data;
+    expect((await call('POST', `/v1/users/${plain.id}/permissions`, { permission: 'scaibunker:network:transit' })).status).toBe('ok');
+    const userKey = (await call('POST', '/v1/api-keys', { name: 'plain', user_id: plain.id })).data.secret as string;
+    const denied = await platform.call('POST', '/bunkers', { image: 'minimal', network_profile: 'transit', interfaces: [{ if_name: 'lan0', bridge_name: 'lan', spoof_guard: false }] }, userKey);
+    expect(denied.body.error?.code).toBe('AUTHZ_PERMISSION_DENIED');
+    expect(denied.body.error?.message).toContain('scaibunker:l2_transparency');
+
+    // A bridge in use cannot go; once its bunkers are gone it does, with its namespace.
+    expect((await call('DELETE', `/bridges/${lan.id}`)).error?.code).toBe('CONFLICT');
+    for (const bunker of [a, b, open]) await call('DELETE', `/bunkers/${bunker.id}`);
+    expect((await call('DELETE', `/bridges/${lan.id}`)).status).toBe('ok');
+    expect((await listNetns('sbbr-')).some((name) => name.endsWith(lan.id))).toBe(false);
+  }, 180_000);
+
   it('bandwidth_mbit: 10 caps both directions at 10 Mbit/s (within 20 %)', async () => {
     const bunker = await create({ network_profile: 'unrestricted', bandwidth_mbit: 10 });
     expect((await call('GET', `/bunkers/${bunker.id}`)).data.bandwidth_mbit).toBe(10);
@@ -177,7 +229,7 @@ describe('bunker network profiles', () => {
 
   it('a worker killed mid-way leaves nothing behind: its restart adopts live bunkers’ networks and removes the rest', async () => {
     const kept = await create({ network_profile: 'unrestricted' });
-    const lost = await create({ network_profile: 'unrestricted' });
+    const lost = await create({ network_profile: 'unrestricted', bandwidth_mbit: 50 });
     const ofThese = async () => (await workerNetns()).filter((name) => name.endsWith(kept.id) || name.endsWith(lost.id));
     expect(await ofThese()).toHaveLength(2);
     const lostVmm = daemon.bunkers.locate(lost.id).pid;
@@ -187,6 +239,9 @@ describe('bunker network profiles', () => {
     const left = await ofThese();
     expect(left).toHaveLength(1);
     expect(left[0]).toContain(kept.id);
+    // The uplink holds the worker's one table and the kept bunker's link, nothing of the lost one.
+    expect((await runIn(internet.uplinkNetns, 'nft', ['list', 'tables'])).stdout.trim()).toBe('table ip scaibunker_uplink');
+    expect((await runIn(internet.uplinkNetns, 'ip', ['-o', 'link', 'show'])).stdout.match(/sbv\d+/g)).toHaveLength(1);
     expect((await sh(kept.id, 'timeout 5 wget -q -O - http://198.51.100.11/')).stdout).toContain('hello from 198.51.100.11');
     await call('DELETE', `/bunkers/${kept.id}`);
     expect(await ofThese()).toEqual([]);

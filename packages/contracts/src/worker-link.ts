@@ -12,6 +12,9 @@ export const LINK_CALLS = {
   stopBunker: 'bunker.stop',
   pauseBunker: 'bunker.pause',
   resumeBunker: 'bunker.resume',
+  /** Transit bridges: made (idempotent) and deleted on the worker the controller placed them on. */
+  bridgeCreate: 'bridge.create',
+  bridgeDelete: 'bridge.delete',
   /** A networked bunker's addresses and refusals (NOT_FOUND: no network here). */
   bunkerNetwork: 'bunker.network',
   exec: 'exec.run',
@@ -43,6 +46,16 @@ export interface BunkerNetworkLaunch {
   bandwidthMbit?: number | undefined;
   /** Every flow goes to the egress audit. */
   egressAudit?: boolean | undefined;
+  /** `transit`: further NICs, each on a tenant bridge of this worker. */
+  interfaces?: TransitInterfaceLaunch[] | undefined;
+}
+
+/** A transit NIC: the guest's `ifName` with `mac`, a port of bridge `bridgeId`. */
+export interface TransitInterfaceLaunch {
+  ifName: string;
+  bridgeId: string;
+  mac: string;
+  spoofGuard: boolean;
 }
 
 /** One-way events a worker sends. */

@@ -79,6 +79,8 @@ export interface BunkersTable {
   bandwidth_mbit: number | null;
   /** 1: every flow is written to the egress audit (unrestricted and transit bunkers of a tenant that turned it on). */
   egress_audit: number;
+  /** JSON array of transit interfaces ({if_name, bridge_id, bridge_name, mac, spoof_guard}); null unless transit. */
+  interfaces: string | null;
   cpu_millicores: number;
   memory_mb: number;
   disk_mb: number;
@@ -100,6 +102,15 @@ export interface BunkersTable {
   started_at: string | null;
   last_activity_at: string;
   ended_at: string | null;
+}
+
+export interface BridgesTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  worker_id: string;
+  created_by: string;
+  created_at: string;
 }
 
 /** The whole database, as Kysely sees it. */
@@ -165,6 +176,7 @@ export interface Database {
   workers: WorkersTable;
   worker_images: WorkerImagesTable;
   bunkers: BunkersTable;
+  bridges: BridgesTable;
   quota_profiles: QuotaProfilesTable;
   quota_assignments: QuotaAssignmentsTable;
   quota_charges: QuotaChargesTable;

@@ -30,20 +30,20 @@ static int set_addr(int fd, unsigned long request, struct in_addr addr)
 	return ioctl(fd, request, &ifr);
 }
 
-static int set_up(int fd, int up)
+static int set_up(int fd, const char *dev, int up)
 {
 	struct ifreq ifr = {0};
-	strcpy(ifr.ifr_name, NIC);
+	strcpy(ifr.ifr_name, dev);
 	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) return -1;
 	if (up) ifr.ifr_flags |= IFF_UP;
 	else ifr.ifr_flags &= ~IFF_UP;
 	return ioctl(fd, SIOCSIFFLAGS, &ifr);
 }
 
-static int set_mac(int fd, const uint8_t mac[6])
+static int set_mac(int fd, const char *dev, const uint8_t mac[6])
 {
 	struct ifreq ifr = {0};
-	strcpy(ifr.ifr_name, NIC);
+	strcpy(ifr.ifr_name, dev);
 	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
 	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
 	return ioctl(fd, SIOCSIFHWADDR, &ifr);
@@ -85,13 +85,44 @@ const char *network_apply(const struct netconf *nc)
 	if (fd < 0) return "socket";
 	const char *failed = NULL;
 	/* Down first: a MAC changes only on a stopped NIC, and no route of the old state survives. */
-	if (set_up(fd, 0) < 0) failed = "eth0 down";
-	else if (set_mac(fd, nc->mac) < 0) failed = "set the MAC";
+	if (set_up(fd, NIC, 0) < 0) failed = "eth0 down";
+	else if (set_mac(fd, NIC, nc->mac) < 0) failed = "set the MAC";
 	else if (set_addr(fd, SIOCSIFADDR, nc->address) < 0) failed = "set the address";
 	else if (set_addr(fd, SIOCSIFNETMASK, nc->netmask) < 0) failed = "set the netmask";
-	else if (set_up(fd, 1) < 0) failed = "eth0 up";
+	else if (set_up(fd, NIC, 1) < 0) failed = "eth0 up";
 	else if (add_default_route(fd, nc->gateway) < 0) failed = "add the default route";
 	else if (write_resolv_conf(nc->resolver) < 0) failed = "write /etc/resolv.conf";
+	int err = errno;
+	close(fd);
+	errno = err;
+	return failed;
+}
+
+static int rename_nic(int fd, const char *dev, const char *name)
+{
+	struct ifreq ifr = {0};
+	strcpy(ifr.ifr_name, dev);
+	strcpy(ifr.ifr_newname, name);
+	return ioctl(fd, SIOCSIFNAME, &ifr);
+}
+
+const char *nics_apply(const struct nic *nics, int count)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) return "socket";
+	const char *failed = NULL;
+	char interim[NICS_MAX][16];
+	/* Through interim names first: a wanted name may be another NIC's current one (eth2 ↔ eth1). */
+	for (int i = 0; i < count && !failed; i++) {
+		snprintf(interim[i], sizeof interim[i], "sbnic%d", i);
+		if (set_up(fd, nics[i].dev, 0) < 0) failed = "NIC down";
+		else if (set_mac(fd, nics[i].dev, nics[i].mac) < 0) failed = "set a NIC's MAC";
+		else if (rename_nic(fd, nics[i].dev, interim[i]) < 0) failed = "rename a NIC";
+	}
+	for (int i = 0; i < count && !failed; i++) {
+		if (rename_nic(fd, interim[i], nics[i].name) < 0) failed = "rename a NIC";
+		else if (set_up(fd, nics[i].name, 1) < 0) failed = "NIC up";
+	}
 	int err = errno;
 	close(fd);
 	errno = err;

@@ -111,8 +111,11 @@ static const char *check_identity(const struct request *r)
 	}
 	if (HAS(r, K_ENTROPY) && r->entropy_len > ENTROPY_MAX) return "ENTROPY is at most 512 bytes";
 	struct netconf nc;
-	if (HAS(r, K_NET)) return netconf_parse(r->net, &nc);
-	return NULL;
+	const char *bad = HAS(r, K_NET) ? netconf_parse(r->net, &nc) : NULL;
+	struct nic nics[NICS_MAX];
+	int count;
+	if (!bad && HAS(r, K_NICS)) bad = nics_parse(r->nics, nics, &count);
+	return bad;
 }
 
 const char *ops_check_control(const struct request *r)

@@ -70,7 +70,8 @@ enum key {
 	K_MEM_AVAILABLE_KIB,
 	K_USER,
 	K_NET,
-	K_LAST = K_NET
+	K_NICS,
+	K_LAST = K_NICS
 };
 
 #define E_BAD_FRAME "BAD_FRAME"

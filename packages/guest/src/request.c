@@ -74,6 +74,7 @@ static const char **string_slot(struct request *r, uint16_t key)
 	case K_HOSTNAME: return &r->hostname;
 	case K_MACHINE_ID: return &r->machine_id;
 	case K_NET: return &r->net;
+	case K_NICS: return &r->nics;
 	default: return NULL;
 	}
 }

@@ -9,7 +9,7 @@
 
 struct request {
 	uint64_t have; /* bit k set when key k was present */
-	const char *op, *cwd, *user, *path, *path2, *hostname, *machine_id, *net;
+	const char *op, *cwd, *user, *path, *path2, *hostname, *machine_id, *net, *nics;
 	const uint8_t *entropy;
 	size_t entropy_len;
 	char **argv; /* NULL-terminated; argc entries */

@@ -235,7 +235,13 @@ void op_identity(struct stream *s, const struct request *r)
 		struct netconf nc;
 		const char *failed;
 		if (HAS(r, K_NET) && !netconf_parse(r->net, &nc) && (failed = network_apply(&nc))) {
-			stream_fail_errno(s, errno, failed);
+			stream_fail_errno(s, errno, "%s", failed);
+			return;
+		}
+		struct nic nics[NICS_MAX];
+		int count;
+		if (HAS(r, K_NICS) && !nics_parse(r->nics, nics, &count) && (failed = nics_apply(nics, count))) {
+			stream_fail_errno(s, errno, "%s", failed);
 			return;
 		}
 	}

@@ -546,6 +546,19 @@ static void test_netconf(void)
 		"52:54:00:0a:00:02 100.96.0.2/30 100.96.0.1 ::1",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) CHECK(netconf_parse(bad[i], &nc) != NULL);
+
+	struct nic nics[NICS_MAX];
+	int count = -1;
+	CHECK(!nics_parse("eth1 wan0 02:00:00:00:00:01 eth2 lan0 02:00:00:00:00:02", nics, &count) && count == 2);
+	CHECK(!strcmp(nics[0].dev, "eth1") && !strcmp(nics[1].name, "lan0") && nics[1].mac[5] == 2);
+	CHECK(!nics_parse("", nics, &count) && count == 0);
+	const char *bad_nics[] = {
+		"eth1 wan0", "eth1 wan0 02:00:00:00:00:01 eth2", "eth1 Wan0 02:00:00:00:00:01", "eth1 1wan 02:00:00:00:00:01",
+		"eth1 wan0 03:00:00:00:00:01", "eth0 wan0 02:00:00:00:00:01", "eth1 eth0 02:00:00:00:00:01", "eth1 lo 02:00:00:00:00:01",
+		"eth1 wan0 02:00:00:00:00:01 eth1 lan0 02:00:00:00:00:02", "eth1 a 02:00:00:00:00:01 eth2 a 02:00:00:00:00:02",
+		"eth1 abcdefghijklmnop 02:00:00:00:00:01",
+	};
+	for (size_t i = 0; i < sizeof bad_nics / sizeof *bad_nics; i++) CHECK(nics_parse(bad_nics[i], nics, &count) != NULL);
 }
 
 int main(void)

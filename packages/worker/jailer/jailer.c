@@ -3,13 +3,14 @@
  * does, then execs it (same pid, so the caller's pid and cgroup bookkeeping stay right).
  *
  *   scaibunker-jailer --root DIR --uid N --gid N [--cgroup-procs FILE]...
- *                     [--netns PATH [--tap NAME]...] [--ro PATH]... [--rw PATH]... [--dev PATH]... [--cwd DIR]
+ *                     [--netns PATH [--tap [NSPATH:]NAME]...] [--ro PATH]... [--rw PATH]... [--dev PATH]... [--cwd DIR]
  *                     -- PROGRAM [ARG]...
  *
  * In order: joins the given cgroups (before the VMM allocates anything), joins the network
  * namespace at PATH (a bunker's, holding its tap devices; without it the VMM shares the
- * host's, where an isolated VM has no device to use anyway) and opens each --tap there, as
- * fds 10, 11, … of the VMM (it never opens /dev/net/tun itself), enters a private
+ * host's, where an isolated VM has no device to use anyway) and opens each --tap there (or in
+ * the namespace at NSPATH: a transit bridge's), as fds 10, 11, … of the VMM (it never opens
+ * /dev/net/tun itself), enters a private
  * mount namespace, mounts a small tmpfs on DIR and recreates inside it, at their host paths,
  * only what is named: --ro read-only binds (system directories, the kernel, shared base
  * disks), --rw binds (the VM's own work directory), --dev device nodes. A host path that is
@@ -162,6 +163,14 @@ static void open_tap(const char *name, int target)
 	}
 }
 
+static void join_netns(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) != 0)
+		fail("join network namespace %s", path);
+	close(fd);
+}
+
 static void join_cgroup(const char *procs_file)
 {
 	int fd = open(procs_file, O_WRONLY | O_CLOEXEC);
@@ -226,16 +235,25 @@ int main(int argc, char **argv)
 	for (size_t c = 0; c < ncgroups; c++)
 		join_cgroup(cgroups[c]);
 
-	if (netns) {
-		int fd = open(netns, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || setns(fd, CLONE_NEWNET) != 0)
-			fail("join network namespace %s", netns);
-		close(fd);
-	} else if (ntaps) {
+	if (netns)
+		join_netns(netns);
+	else if (ntaps)
 		fail("--tap needs --netns");
+	for (size_t t = 0; t < ntaps; t++) {
+		char where[PATH_MAX];
+		const char *colon = strchr(taps[t], ':');
+		if (!colon) {
+			open_tap(taps[t], FIRST_TAP_FD + (int)t);
+			continue;
+		}
+		if ((size_t)(colon - taps[t]) >= sizeof where)
+			fail("namespace path too long: '%s'", taps[t]);
+		memcpy(where, taps[t], (size_t)(colon - taps[t]));
+		where[colon - taps[t]] = '\0';
+		join_netns(where);
+		open_tap(colon + 1, FIRST_TAP_FD + (int)t);
+		join_netns(netns); /* the VMM itself lives in the bunker's */
 	}
-	for (size_t t = 0; t < ntaps; t++)
-		open_tap(taps[t], FIRST_TAP_FD + (int)t);
 
 	if (unshare(CLONE_NEWNS) != 0)
 		fail("unshare(CLONE_NEWNS)");

@@ -22,6 +22,16 @@ export const TransitInterface = Type.Object({
   mac: Type.Optional(Type.String({ pattern: '^[0-9a-f]{2}(:[0-9a-f]{2}){5}$' })),
 }, { additionalProperties: false });
 
+/** A transit interface of a bunker, as stored and shown. */
+export const BunkerInterface = Type.Object({
+  if_name: Type.String(),
+  bridge_id: Id('bridge'),
+  bridge_name: Type.String(),
+  mac: Type.String(),
+  spoof_guard: Type.Boolean(),
+});
+export type BunkerInterface = Static<typeof BunkerInterface>;
+
 export const CreateBunkerBody = Type.Object({
   image: ImageName,
   lifecycle_mode: Type.Optional(Literals(LIFECYCLE_MODE_VALUES)),
@@ -55,6 +65,7 @@ export const Bunker = Type.Object({
   network_profile: Literals(NETWORK_PROFILE_VALUES),
   network_allowlist: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'The allowlist, normalised (lower case, no root dot, no duplicates); null unless allowlisted.' }),
   bandwidth_mbit: Type.Union([Type.Integer(), Type.Null()]),
+  interfaces: Type.Union([Type.Array(BunkerInterface), Type.Null()], { description: 'Transit interfaces (their MACs as given or generated); null unless transit.' }),
   egress_audit: Type.Boolean({ description: 'Every flow is written to the egress audit (GET …/egress-audit): unrestricted and transit bunkers of a tenant with the module’s egress_audit on.' }),
   cpu_millicores: Type.Integer(),
   memory_mb: Type.Integer(),
@@ -219,3 +230,22 @@ export const EgressFlow = Type.Object({
   verdict: Literals(['allowed', 'denied'] as const),
 });
 export type EgressFlow = Static<typeof EgressFlow>;
+
+/** A tenant's L2 bridge on one worker, that transit bunkers' interfaces attach to (spec §6). */
+export const Bridge = Type.Object({
+  id: Id('bridge'),
+  tenant_id: Id('tenant'),
+  name: Type.String(),
+  worker_id: Id('worker'),
+  created_by: Id('user'),
+  created_at: Timestamp,
+});
+export type Bridge = Static<typeof Bridge>;
+
+export const CreateBridgeBody = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 64, pattern: PRINTABLE }),
+  worker_id: Type.Optional(Id('worker', 'The worker to make it on (default: an online worker with the most free memory). Its transit bunkers run there.')),
+}, { additionalProperties: false });
+export type CreateBridgeBody = Static<typeof CreateBridgeBody>;
+
+export const BridgeParams = Type.Object({ bridge_id: Id('bridge') }, { additionalProperties: false });

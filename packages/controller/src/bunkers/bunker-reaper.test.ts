@@ -27,7 +27,7 @@ describe('bunker reaper', () => {
     const at = new Date(0).toISOString();
     const id = newId('bunker');
     await t.db.insertInto('bunkers').values({
-      id, tenant_id: tenantId, owner_user_id: userId, name: null, image: 'minimal', lifecycle_mode: 'ephemeral', network_profile: 'isolated', network_allowlist: null, bandwidth_mbit: null, egress_audit: 0,
+      id, tenant_id: tenantId, owner_user_id: userId, name: null, image: 'minimal', lifecycle_mode: 'ephemeral', network_profile: 'isolated', network_allowlist: null, bandwidth_mbit: null, egress_audit: 0, interfaces: null,
       cpu_millicores: 1000, memory_mb: 512, disk_mb: 1024, gpu_count: 0, gpu_type: null, max_lifetime_s: 900, idle_timeout_s: 300,
       session_type: 'standalone', session_ref: null, label_set: '{}', env_vars: '{}', status: 'running', failure_reason: null, worker_id: null,
       created_at: at, updated_at: at, started_at: at, last_activity_at: at, ended_at: null, ...overrides,

@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { ScaiError, type Bunker, type BunkerNetwork, type BunkerNetworkLaunch, type EgressFlow, type CreateBunkerBody, type ExecBody, type ExecResult, type PermissionKey } from '@scaibunker/contracts';
+import { ScaiError, type Bunker, type BunkerInterface, type BunkerNetwork, type BunkerNetworkLaunch, type EgressFlow, type CreateBunkerBody, type ExecBody, type ExecResult, type PermissionKey } from '@scaibunker/contracts';
 import { checkAllowlist, LIFECYCLE_DEFAULTS, newId, usageOf, type Actor, type BunkerStatus, type LifecycleMode, type QuotaCaps, type QuotaRefusal } from '@scaibunker/core';
 import type { BunkerFilter, BunkerRow, PageOptions, Repositories, TenantScope } from '@scaibunker/db';
 import type { ObjectStore } from '@scaibunker/storage';
@@ -50,8 +51,8 @@ export class BunkerService {
     private readonly options: BunkerServiceOptions,
   ) {}
 
-  /** Creates a bunker and starts it; answers once it runs (or failed to). */
-  async create(actor: Actor, body: CreateBunkerBody): Promise<BunkerRow> {
+  /** Creates a bunker and starts it; answers once it runs (or failed to). `requestId` marks its audit rows. */
+  async create(actor: Actor, body: CreateBunkerBody, requestId = 'internal'): Promise<BunkerRow> {
     if (!actor.permissions.has('scaibunker:create')) throw new ScaiError('AUTHZ_PERMISSION_DENIED', 'Creating bunkers needs scaibunker:create.');
     const lifecycle = body.lifecycle_mode ?? 'ephemeral';
     if (!actor.permissions.has(LIFECYCLE_PERMISSION[lifecycle])) {
@@ -68,7 +69,7 @@ export class BunkerService {
     // The tenant's module setting decides, at create time, for the profiles that reach everything.
     const egressAudit = (network === 'unrestricted' || network === 'transit')
       && (await this.repos.modules.getConfig('scaibunker', actor.tenantId)).egress_audit === true;
-    if (network === 'transit') throw new ScaiError('NOT_SUPPORTED', 'The transit network profile (bridges) is not built yet.');
+    const transit = network === 'transit' ? await this.transitInterfaces(actor, body.interfaces!) : undefined;
     if (body.bandwidth_mbit !== undefined && network === 'isolated') {
       throw new ScaiError('VALIDATION_ERROR', '`bandwidth_mbit` caps a network: an isolated bunker has none.', { details: [{ field: 'bandwidth_mbit', message: 'not allowed with the isolated profile' }] });
     }
@@ -79,6 +80,7 @@ export class BunkerService {
     const row: Omit<BunkerRow, 'worker_id'> = {
       id: newId('bunker'), tenant_id: actor.tenantId, owner_user_id: actor.userId, name: body.name ?? null, image: body.image,
       lifecycle_mode: lifecycle, network_profile: network, network_allowlist: allowlist && JSON.stringify(allowlist), bandwidth_mbit: body.bandwidth_mbit ?? null, egress_audit: egressAudit ? 1 : 0,
+      interfaces: transit ? JSON.stringify(transit.interfaces) : null,
       cpu_millicores: body.cpu_millicores ?? DEFAULT_RESOURCES.cpuMillicores,
       memory_mb: body.memory_mb ?? DEFAULT_RESOURCES.memoryMb,
       disk_mb: body.disk_mb ?? DEFAULT_RESOURCES.diskMb,
@@ -97,10 +99,54 @@ export class BunkerService {
     const placed = await this.repos.bunkers.place(row, {
       image: row.image, cpuMillicores: row.cpu_millicores, memoryMb: row.memory_mb, diskMb: row.disk_mb,
       gpuCount: row.gpu_count, gpuType: row.gpu_type, lazyPull: false,
+      // A transit bunker runs where its bridges are.
+      ...(transit ? { onlyWorker: transit.workerId } : {}),
     }, quota);
     if (!placed.ok) throw 'refusal' in placed ? quotaExceeded(placed.refusal) : new ScaiError(placed.code, placed.reason);
+    // Turning spoof_guard off is always on the record, whoever may do it.
+    for (const unguarded of transit?.interfaces.filter((i) => !i.spoof_guard) ?? []) {
+      await this.repos.audit.append({
+        id: newId('audit'), at: new Date().toISOString(), actor_user_id: actor.userId, actor_api_key_id: actor.apiKeyId,
+        tenant_id: actor.tenantId, partner_id: actor.partnerId, action: 'bunker.interface.spoof_guard_off', target_kind: 'bunker', target_id: row.id,
+        outcome: 'success', status_code: 200, error_code: null, request_id: `${requestId}:${unguarded.if_name}@${unguarded.bridge_name}`.slice(0, 200),
+      });
+    }
     await this.start({ ...row, worker_id: placed.workerId }, placed.workerId);
     return (await this.repos.bunkers.get(row.id, { all: true }))!;
+  }
+
+  /**
+   * A transit bunker's interfaces, checked: each names a bridge of the caller's own tenant
+   * (another tenant's bridge is as unknown as a missing one), all on one worker; names are
+   * unique and not the guest's own (eth0, lo); a MAC is generated when none is given; turning
+   * `spoof_guard` off needs scaibunker:l2_transparency.
+   */
+  private async transitInterfaces(actor: Actor, asked: NonNullable<CreateBunkerBody['interfaces']>): Promise<{ interfaces: BunkerInterface[]; workerId: string }> {
+    const bridges = await this.repos.bridges.byNames(actor.tenantId, asked.map((i) => i.bridge_name));
+    const details: { field: string; message: string }[] = [];
+    const names = new Set<string>();
+    const macs = new Set<string>();
+    asked.forEach((i, index) => {
+      if (!bridges.some((b) => b.name === i.bridge_name)) details.push({ field: `interfaces[${index}].bridge_name`, message: 'no bridge of this name in your tenant' });
+      if (i.if_name === 'eth0' || i.if_name === 'lo') details.push({ field: `interfaces[${index}].if_name`, message: 'eth0 and lo are the guest’s own' });
+      if (names.has(i.if_name)) details.push({ field: `interfaces[${index}].if_name`, message: 'used by another interface' });
+      if (i.mac && macs.has(i.mac)) details.push({ field: `interfaces[${index}].mac`, message: 'used by another interface' });
+      names.add(i.if_name);
+      if (i.mac) macs.add(i.mac);
+    });
+    if (details.length > 0) throw new ScaiError('VALIDATION_ERROR', 'The transit interfaces cannot be attached as asked.', { details });
+    const workers = new Set(bridges.map((b) => b.worker_id));
+    if (workers.size > 1) {
+      throw new ScaiError('VALIDATION_ERROR', 'A bunker’s bridges must all be on one worker.', { details: [{ field: 'interfaces', message: 'these bridges are on different workers' }] });
+    }
+    if (asked.some((i) => i.spoof_guard === false) && !actor.permissions.has('scaibunker:l2_transparency')) {
+      throw new ScaiError('AUTHZ_PERMISSION_DENIED', 'Turning spoof_guard off needs scaibunker:l2_transparency.');
+    }
+    const interfaces = asked.map((i) => {
+      const bridge = bridges.find((b) => b.name === i.bridge_name)!;
+      return { if_name: i.if_name, bridge_id: bridge.id, bridge_name: bridge.name, mac: i.mac ?? randomMac(), spoof_guard: i.spoof_guard !== false };
+    });
+    return { interfaces, workerId: [...workers][0]! };
   }
 
   /** provisioning (as placed) → running on the placed worker, or failed with the reason. */
@@ -330,10 +376,6 @@ export class BunkerService {
   }
 }
 
-/**
- * `network_allowlist` is required with the `allowlisted` profile and refused with any other;
- * every bad entry gets its own detail (spec §4).
- */
 /** The normalised allowlist of an allowlisted bunker (null for other profiles), or VALIDATION_ERROR with a detail per bad entry. */
 function checkNetworkAllowlist(network: string, allowlist: readonly string[] | undefined): string[] | null {
   if (network !== 'allowlisted') {
@@ -371,6 +413,13 @@ function isTenantAdmin(actor: Actor): boolean {
   return actor.role === 'super_admin' || actor.role === 'partner_admin' || actor.role === 'tenant_admin';
 }
 
+/** A locally administered unicast MAC (02:…), for an interface given none. */
+function randomMac(): string {
+  const bytes = randomBytes(6);
+  bytes[0] = 0x02;
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
 function encodeAuditCursor(position: { key: string; line: number }): string {
   return Buffer.from(JSON.stringify([position.key, position.line])).toString('base64url');
 }
@@ -392,14 +441,18 @@ function networkLaunchOf(bunker: BunkerRow): BunkerNetworkLaunch {
     ...(bunker.network_allowlist ? { allowlist: JSON.parse(bunker.network_allowlist) as string[] } : {}),
     ...(bunker.bandwidth_mbit ? { bandwidthMbit: bunker.bandwidth_mbit } : {}),
     ...(bunker.egress_audit === 1 ? { egressAudit: true } : {}),
+    ...(bunker.interfaces ? {
+      interfaces: (JSON.parse(bunker.interfaces) as BunkerInterface[]).map((i) => ({ ifName: i.if_name, bridgeId: i.bridge_id, mac: i.mac, spoofGuard: i.spoof_guard })),
+    } : {}),
   };
 }
 
 /** The bunker as the API shows it: env values never leave the platform. */
 export function presentBunker(row: BunkerRow): Bunker {
-  const { label_set, env_vars, network_allowlist, egress_audit, ...rest } = row;
+  const { label_set, env_vars, network_allowlist, egress_audit, interfaces, ...rest } = row;
   return {
     ...rest,
+    interfaces: interfaces === null ? null : JSON.parse(interfaces) as BunkerInterface[],
     egress_audit: egress_audit === 1,
     network_allowlist: network_allowlist === null ? null : JSON.parse(network_allowlist) as string[],
     lifecycle_mode: row.lifecycle_mode as Bunker['lifecycle_mode'],

@@ -32,6 +32,9 @@ export interface WorkerGateway {
   stopBunker(workerId: string, bunkerId: string): Promise<void>;
   pauseBunker(workerId: string, bunkerId: string): Promise<void>;
   resumeBunker(workerId: string, bunkerId: string): Promise<void>;
+  /** Makes a transit bridge on the worker (idempotent). */
+  createBridge(workerId: string, bridgeId: string): Promise<void>;
+  deleteBridge(workerId: string, bridgeId: string): Promise<void>;
   /** A running networked bunker's network as its worker sees it. */
   bunkerNetwork(workerId: string, bunkerId: string): Promise<WorkerNetworkStatus>;
   exec(workerId: string, bunkerId: string, request: ExecRequest): Promise<ExecResult>;

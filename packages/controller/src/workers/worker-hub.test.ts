@@ -29,7 +29,7 @@ describe('worker heartbeats', () => {
     }).execute();
     const bunkerId = newId('bunker');
     await t.db.insertInto('bunkers').values({
-      id: bunkerId, tenant_id: tenantId, owner_user_id: userId, name: null, image: 'minimal', lifecycle_mode: 'ephemeral', network_profile: 'isolated', network_allowlist: null, bandwidth_mbit: null, egress_audit: 0,
+      id: bunkerId, tenant_id: tenantId, owner_user_id: userId, name: null, image: 'minimal', lifecycle_mode: 'ephemeral', network_profile: 'isolated', network_allowlist: null, bandwidth_mbit: null, egress_audit: 0, interfaces: null,
       cpu_millicores: 1000, memory_mb: 512, disk_mb: 1024, gpu_count: 0, gpu_type: null, max_lifetime_s: null, idle_timeout_s: null,
       session_type: 'standalone', session_ref: null, label_set: '{}', env_vars: '{}', status: 'running', failure_reason: null, worker_id: workerId,
       created_at: beat, updated_at: beat, started_at: beat, last_activity_at: beat, ended_at: null,

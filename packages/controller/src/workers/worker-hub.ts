@@ -204,6 +204,14 @@ export class WorkerHub implements WorkerGateway {
     return output;
   }
 
+  async createBridge(workerId: string, bridgeId: string): Promise<void> {
+    await this.peer(workerId).call(LINK_CALLS.bridgeCreate, { bridgeId });
+  }
+
+  async deleteBridge(workerId: string, bridgeId: string): Promise<void> {
+    await this.peer(workerId).call(LINK_CALLS.bridgeDelete, { bridgeId });
+  }
+
   bunkerNetwork(workerId: string, bunkerId: string): Promise<WorkerNetworkStatus> {
     return this.peer(workerId).call<WorkerNetworkStatus>(LINK_CALLS.bunkerNetwork, { bunkerId });
   }

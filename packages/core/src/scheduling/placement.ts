@@ -25,6 +25,8 @@ export interface PlacementRequest extends Resources {
   gpuType: string | null;
   /** The image may be fetched on demand by a worker that does not have it yet. */
   lazyPull: boolean;
+  /** Only this worker will do (a transit bunker runs where its bridges are). */
+  onlyWorker?: string | undefined;
 }
 
 export type PlacementResult =
@@ -45,8 +47,10 @@ function free(worker: WorkerCandidate, kind: keyof Resources): number {
  * concurrent creates never both take the last slot.
  */
 export function choosePlacement(request: PlacementRequest, workers: readonly WorkerCandidate[]): PlacementResult {
-  const live = workers.filter((w) => w.online && !w.draining);
-  if (live.length === 0) return { ok: false, code: 'WORKER_UNAVAILABLE', reason: 'No worker is online and accepting bunkers.' };
+  const live = workers.filter((w) => w.online && !w.draining && (request.onlyWorker === undefined || w.id === request.onlyWorker));
+  if (live.length === 0) {
+    return { ok: false, code: 'WORKER_UNAVAILABLE', reason: request.onlyWorker ? `Worker ${request.onlyWorker} (where the bridges are) is not online and accepting bunkers.` : 'No worker is online and accepting bunkers.' };
+  }
   const withImage = request.lazyPull ? live : live.filter((w) => w.readyImages.has(request.image));
   if (withImage.length === 0) {
     return { ok: false, code: 'NO_SUITABLE_WORKER', reason: `No worker has the image "${request.image}" ready.` };

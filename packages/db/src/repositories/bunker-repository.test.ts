@@ -26,7 +26,7 @@ describe('bunker placement', () => {
     const at = new Date().toISOString();
     return {
       id: newId('bunker'), tenant_id: tenantId, owner_user_id: userId, name: null, image: 'minimal', lifecycle_mode: 'ephemeral',
-      network_profile: 'isolated', network_allowlist: null, bandwidth_mbit: null, egress_audit: 0, cpu_millicores: 1000, memory_mb: 512, disk_mb: 1024, gpu_count: 0, gpu_type: null,
+      network_profile: 'isolated', network_allowlist: null, bandwidth_mbit: null, egress_audit: 0, interfaces: null, cpu_millicores: 1000, memory_mb: 512, disk_mb: 1024, gpu_count: 0, gpu_type: null,
       max_lifetime_s: 900, idle_timeout_s: 300, session_type: 'standalone', session_ref: null, label_set: '{}', env_vars: '{}',
       status: 'pending', failure_reason: null, created_at: at, updated_at: at, started_at: null, last_activity_at: at, ended_at: null,
     };

@@ -3,6 +3,7 @@ import type { Database } from '../schema.js';
 import { ApiKeyRepository } from './api-key-repository.js';
 import { AuditRepository } from './audit-repository.js';
 import { BunkerRepository } from './bunker-repository.js';
+import { BridgeRepository } from './bridge-repository.js';
 import { GrantRepository } from './grant-repository.js';
 import { GroupRepository } from './group-repository.js';
 import { ModuleRepository } from './module-repository.js';
@@ -26,6 +27,7 @@ export interface Repositories {
   audit: AuditRepository;
   workers: WorkerRepository;
   bunkers: BunkerRepository;
+  bridges: BridgeRepository;
   quotas: QuotaRepository;
   usage: UsageRepository;
 }
@@ -44,6 +46,7 @@ export function createRepositories(db: Kysely<Database>, kind: 'sqlite' | 'postg
     audit: new AuditRepository(db),
     workers: new WorkerRepository(db),
     bunkers: new BunkerRepository(db, kind, quotas),
+    bridges: new BridgeRepository(db),
     quotas,
     usage: new UsageRepository(db),
   };
@@ -59,5 +62,6 @@ export type { UserRow } from './user-repository.js';
 export type { WorkerRow, WorkerRegistration, WorkerUsage } from './worker-repository.js';
 export { RESOURCE_HOLDING_STATUSES } from './worker-repository.js';
 export type { BunkerRow, BunkerFilter, QuotaCharge, PlaceResult } from './bunker-repository.js';
+export type { BridgeRow } from './bridge-repository.js';
 export type { QuotaProfileRow, QuotaAssignmentRow, QuotaCapColumns, ProfileScope } from './quota-repository.js';
 export { toProfile } from './quota-repository.js';

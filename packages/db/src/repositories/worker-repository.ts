@@ -100,6 +100,11 @@ export class WorkerRepository {
     await this.db.updateTable('workers').set({ session_id: null }).where('id', '=', id).where('session_id', '=', sessionId).execute();
   }
 
+  /** Workers connected now and taking new work (not draining), by id. */
+  accepting(): Promise<WorkerRow[]> {
+    return this.db.selectFrom('workers').selectAll().where('session_id', 'is not', null).where('draining', '=', 0).orderBy('id').execute();
+  }
+
   /** Workers whose last heartbeat is older than `before` and that still count as connected. */
   stale(before: string): Promise<WorkerRow[]> {
     return this.db.selectFrom('workers').selectAll().where('session_id', 'is not', null).where('last_heartbeat_at', '<', before).execute();

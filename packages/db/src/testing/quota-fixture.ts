@@ -46,7 +46,7 @@ export function addQuotaProfile(repos: Repositories, tenantId: string | null, na
 export function smallBunkerRow(tenantId: string, ownerUserId: string): Omit<BunkerRow, 'worker_id'> {
   return {
     id: newId('bunker'), tenant_id: tenantId, owner_user_id: ownerUserId, name: null, image: 'minimal', lifecycle_mode: 'ephemeral',
-    network_profile: 'isolated', network_allowlist: null, bandwidth_mbit: null, egress_audit: 0, cpu_millicores: 100, memory_mb: 128, disk_mb: 256, gpu_count: 0, gpu_type: null,
+    network_profile: 'isolated', network_allowlist: null, bandwidth_mbit: null, egress_audit: 0, interfaces: null, cpu_millicores: 100, memory_mb: 128, disk_mb: 256, gpu_count: 0, gpu_type: null,
     max_lifetime_s: 900, idle_timeout_s: 300, session_type: 'standalone', session_ref: null, label_set: '{}', env_vars: '{}',
     status: 'pending', failure_reason: null, created_at: at(), updated_at: at(), started_at: null, last_activity_at: at(), ended_at: null,
   };

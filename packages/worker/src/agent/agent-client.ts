@@ -249,12 +249,13 @@ export class AgentClient {
 
   /**
    * Gives a (restored) guest its own identity: hostname, machine id, fresh entropy, the time,
-   * and for a networked VM its NIC's settings (`MAC ADDRESS/PREFIX GATEWAY RESOLVER`).
+   * and for a networked VM its NIC's settings (`MAC ADDRESS/PREFIX GATEWAY RESOLVER`) and its
+   * further NICs' names and MACs (`DEV NAME MAC …`).
    */
-  async setIdentity(identity: { hostname?: string; machineId?: string; entropy?: Buffer; timeMs?: number; net?: string | undefined }): Promise<void> {
+  async setIdentity(identity: { hostname?: string; machineId?: string; entropy?: Buffer; timeMs?: number; net?: string | undefined; nics?: string | undefined }): Promise<void> {
     await this.request([
       [Key.OP, 'identity'], [Key.HOSTNAME, identity.hostname], [Key.MACHINE_ID, identity.machineId],
-      [Key.ENTROPY, identity.entropy], [Key.TIME_MS, identity.timeMs], [Key.NET, identity.net],
+      [Key.ENTROPY, identity.entropy], [Key.TIME_MS, identity.timeMs], [Key.NET, identity.net], [Key.NICS, identity.nics],
     ]);
   }
 

@@ -2,7 +2,7 @@ import { statfs } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { WebSocket } from 'ws';
-import { LINK_CALLS, LINK_EVENTS, ScaiError, WORKER_LINK_PATH, type BunkerNetworkLaunch } from '@scaibunker/contracts';
+import { LINK_CALLS, LINK_EVENTS, ScaiError, WORKER_LINK_PATH, type BunkerNetworkLaunch, type TransitInterfaceLaunch } from '@scaibunker/contracts';
 import { LINK_MAX_PAYLOAD_BYTES, LINK_SUBPROTOCOL, LinkPeer, wsChannel } from '@scaibunker/link';
 import type { BunkerNetworks } from '../network/bunker-networks.js';
 import type { VmRuntime } from '../runtime/vm-runtime.js';
@@ -91,6 +91,11 @@ export class WorkerDaemon {
     return this.peer !== undefined && this.peer.closeReason === null;
   }
 
+  private networksOrRefuse(): BunkerNetworks {
+    if (!this.options.networks) throw new ScaiError('NOT_SUPPORTED', 'This worker has no bunker networking set up (SCAIBUNKER_NETWORK=off, or the host could not).');
+    return this.options.networks;
+  }
+
   private dial(): void {
     if (this.stopped) return;
     const url = new URL(WORKER_LINK_PATH, this.options.controllerUrl);
@@ -161,6 +166,8 @@ export class WorkerDaemon {
     peer.handle(LINK_CALLS.pauseBunker, (params) => this.bunkers.pause(bunkerIdOf(params)));
     peer.handle(LINK_CALLS.resumeBunker, (params) => this.bunkers.resume(bunkerIdOf(params)));
     peer.handle(LINK_CALLS.bunkerNetwork, (params) => this.bunkers.networkStatus(bunkerIdOf(params)));
+    peer.handle(LINK_CALLS.bridgeCreate, (params) => this.networksOrRefuse().createBridge(bridgeIdOf(params)));
+    peer.handle(LINK_CALLS.bridgeDelete, (params) => this.networksOrRefuse().deleteBridge(bridgeIdOf(params)));
     peer.handle(LINK_CALLS.exec, (params) => this.bunkers.exec(bunkerIdOf(params), execOf(params)));
     peer.handle(LINK_CALLS.fileRead, async (params, ctx) => {
       const file = await this.bunkers.readFile(bunkerIdOf(params), pathOf(params));
@@ -309,7 +316,23 @@ function networkOf(value: unknown): BunkerNetworkLaunch | undefined {
   if (p.bandwidthMbit !== undefined && !(Number.isInteger(p.bandwidthMbit) && p.bandwidthMbit >= 1 && p.bandwidthMbit <= 10_000)) {
     throw new ScaiError('VALIDATION_ERROR', 'bunker.start network.bandwidthMbit must be 1–10000.');
   }
-  return { profile: p.profile, ...(p.allowlist ? { allowlist: p.allowlist } : {}), ...(p.bandwidthMbit ? { bandwidthMbit: p.bandwidthMbit } : {}), ...(p.egressAudit === true ? { egressAudit: true } : {}) };
+  const interfaces = p.interfaces === undefined ? undefined : transitOf(p.interfaces);
+  if (p.profile === 'transit' && !interfaces?.length) throw new ScaiError('VALIDATION_ERROR', 'bunker.start: a transit network needs its interfaces.');
+  return {
+    profile: p.profile, ...(p.allowlist ? { allowlist: p.allowlist } : {}), ...(p.bandwidthMbit ? { bandwidthMbit: p.bandwidthMbit } : {}),
+    ...(p.egressAudit === true ? { egressAudit: true } : {}), ...(interfaces ? { interfaces } : {}),
+  };
+}
+
+/** Transit interfaces as the link carries them; their names and MACs end up in shell-free guest and nft input, so they are checked strictly. */
+function transitOf(value: unknown): TransitInterfaceLaunch[] {
+  const valid = (i: Partial<TransitInterfaceLaunch>) => typeof i.ifName === 'string' && /^[a-z][a-z0-9]{0,14}$/.test(i.ifName)
+    && typeof i.bridgeId === 'string' && /^brg_[0-9a-z]{26}$/.test(i.bridgeId)
+    && typeof i.mac === 'string' && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(i.mac) && typeof i.spoofGuard === 'boolean';
+  if (!Array.isArray(value) || value.length > 8 || !value.every((i) => typeof i === 'object' && i !== null && valid(i as Partial<TransitInterfaceLaunch>))) {
+    throw new ScaiError('VALIDATION_ERROR', 'bunker.start network.interfaces must be at most 8 {ifName, bridgeId, mac, spoofGuard}.');
+  }
+  return (value as TransitInterfaceLaunch[]).map((i) => ({ ifName: i.ifName, bridgeId: i.bridgeId, mac: i.mac, spoofGuard: i.spoofGuard }));
 }
 
 function execOf(params: unknown): HostExecRequest {
@@ -319,4 +342,10 @@ function execOf(params: unknown): HostExecRequest {
     throw new ScaiError('VALIDATION_ERROR', 'exec.run needs argv, env, timeoutS and outputCapBytes.');
   }
   return { argv: p.argv, env: p.env, cwd: p.cwd, user: p.user, stdin: p.stdin, stdinOpen: p.stdinOpen === true, timeoutS: p.timeoutS, outputCapBytes: p.outputCapBytes };
+}
+
+function bridgeIdOf(params: unknown): string {
+  const id = (params as { bridgeId?: unknown }).bridgeId;
+  if (typeof id !== 'string' || !/^brg_[0-9a-z]{26}$/.test(id)) throw new ScaiError('VALIDATION_ERROR', 'bridge calls need a bridgeId.');
+  return id;
 }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ScaiError, type BunkerNetworkLaunch } from '@scaibunker/contracts';
 import { MAX_SLOTS, randomMac, slotAddresses, type SlotAddresses } from './addressing.js';
 import { addNetns, deleteNetns, ipBatch, listNetns, loadRuleset, netnsPath, netnsTag, runIn } from './netns.js';
-import { bandwidthQdiscs, bunkerRuleset, GUEST_DEVICE, LINK_DEVICE, uplinkRuleset } from './rulesets.js';
+import { bandwidthQdiscs, BRIDGE_DEVICE, bridgeRuleset, bunkerRuleset, GUEST_DEVICE, LINK_DEVICE, uplinkRuleset } from './rulesets.js';
 import { runCommand } from '../host/run-command.js';
 import type { ObjectStore } from '@scaibunker/storage';
 import { DenyLogReader, type ConnectionDenial } from './deny-log.js';
@@ -91,6 +91,9 @@ export interface AttachedNetwork {
   addresses: SlotAddresses;
   /** The guest's settings for the agent's `identity` (MAC, address, gateway, resolver). */
   guestConfig: string;
+  /** Transit NICs: taps in their bridges' namespaces, and the guest's names for them (the agent's `NICS`). */
+  transit: { netnsPath: string; tap: string; mac: string }[];
+  transitConfig: string | undefined;
 }
 
 interface SlotRecord {
@@ -122,11 +125,46 @@ export class BunkerNetworks {
   private readonly activity = new Map<string, BunkerActivity>();
   private resolver: ChildProcess | undefined;
   private closed = false;
-  /** Namespaces of this worker are `sb-<tag>-<bunker id>`: several workers may share a host. */
+  /** Namespaces of this worker are `sb-<tag>-<bunker id>` and `sbbr-<tag>-<bridge id>`: several workers may share a host. */
   private readonly prefix: string;
+  private readonly bridgePrefix: string;
 
   private constructor(private readonly options: BunkerNetworkOptions) {
-    this.prefix = `sb-${netnsTag(options.stateDir)}-`;
+    const tag = netnsTag(options.stateDir);
+    this.prefix = `sb-${tag}-`;
+    this.bridgePrefix = `sbbr-${tag}-`;
+  }
+
+  /**
+   * Makes a transit bridge (idempotent): a namespace of its own holding the bridge, its
+   * spoof-guard table, and the taps of the bunkers attached to it. Bridges are the
+   * controller's to delete; they outlive worker restarts.
+   */
+  async createBridge(bridgeId: string): Promise<void> {
+    const netns = this.bridgeNetns(bridgeId);
+    if ((await listNetns(netns)).includes(netns)) return;
+    try {
+      await addNetns(netns);
+      await ipBatch(netns, ['link set lo up', `link add ${BRIDGE_DEVICE} type bridge`, `link set ${BRIDGE_DEVICE} up`]);
+      await loadRuleset(netns, bridgeRuleset());
+    } catch (error) {
+      await deleteNetns(netns);
+      throw error;
+    }
+  }
+
+  async deleteBridge(bridgeId: string): Promise<void> {
+    await deleteNetns(this.bridgeNetns(bridgeId));
+  }
+
+  private bridgeNetns(bridgeId: string): string {
+    if (!/^brg_[0-9a-z]{26}$/.test(bridgeId)) throw new ScaiError('VALIDATION_ERROR', `Not a bridge id: ${bridgeId.slice(0, 40)}.`);
+    return `${this.bridgePrefix}${bridgeId}`;
+  }
+
+  /** The tap of a bunker's transit interface `index` (1-based) in its bridge's namespace. */
+  private static transitTap(slot: number, index: number): string {
+    return `t${slot}x${index}`;
   }
 
   /**
@@ -284,6 +322,14 @@ export class BunkerNetworks {
     }
     for (const bunkerId of this.records.keys()) if (!keep.has(bunkerId)) stale.add(bunkerId);
     for (const bunkerId of stale) await this.detach(bunkerId);
+    // Taps in bridges whose bunker has no slot here any more (a crash between making and recording).
+    const liveSlots = new Set([...this.records.values()].map((r) => r.slot));
+    for (const bridge of await listNetns(this.bridgePrefix)) {
+      const links = (await runIn(bridge, 'ip', ['-o', 'link', 'show']).catch(() => ({ stdout: '' }))).stdout;
+      for (const match of links.matchAll(/^\d+: (t(\d+)x\d+)[@:]/gm)) {
+        if (!liveSlots.has(Number(match[2]))) await runIn(bridge, 'ip', ['link', 'delete', match[1]!]).catch(() => undefined);
+      }
+    }
     return [...stale];
   }
 
@@ -325,6 +371,13 @@ export class BunkerNetworks {
       // The conntrack settings exist in a namespace once its ruleset uses conntrack.
       await runIn(network.netns, 'sh', ['-c', `echo 1 > /proc/sys/net/ipv4/ip_forward && nft -f -${this.audited(policy) ? ` && ${AUDIT_SYSCTLS}` : ''}`], ruleset);
       if (policy.bandwidthMbit) await runCommand('tc', ['-n', network.netns, '-batch', '-'], { input: bandwidthQdiscs(policy.bandwidthMbit) });
+      for (const [i, nic] of (policy.interfaces ?? []).entries()) {
+        const bridge = this.bridgeNetns(nic.bridgeId);
+        if (!(await listNetns(bridge)).includes(bridge)) throw new ScaiError('NOT_FOUND', `Bridge ${nic.bridgeId} is not on this worker.`);
+        const tap = BunkerNetworks.transitTap(record.slot, i + 1);
+        await ipBatch(bridge, [`tuntap add dev ${tap} mode tap`, `link set ${tap} master ${BRIDGE_DEVICE}`, `link set ${tap} up`]);
+        if (nic.spoofGuard) await runIn(bridge, 'nft', ['-f', '-'], `add element bridge scaibunker guarded { "${tap}" }\nadd element bridge scaibunker own { "${tap}" . ${nic.mac} }\n`);
+      }
       this.watch(network, policy);
       return network;
     } catch (error) {
@@ -343,6 +396,13 @@ export class BunkerNetworks {
     // Its last flows are ended and written before the namespace goes.
     await activity?.auditor?.close().catch((error: unknown) => this.options.onAuditError?.(bunkerId, error));
     await deleteNetns(this.netnsOf(bunkerId));
+    // Its transit taps live in their bridges' namespaces: they go one by one.
+    for (const [i, nic] of (record?.policy.interfaces ?? []).entries()) {
+      const bridge = `${this.bridgePrefix}${nic.bridgeId}`;
+      const tap = BunkerNetworks.transitTap(record!.slot, i + 1);
+      await runIn(bridge, 'ip', ['link', 'delete', tap]).catch(() => undefined);
+      await runIn(bridge, 'nft', ['-f', '-'], `delete element bridge scaibunker guarded { "${tap}" }\ndelete element bridge scaibunker own { "${tap}" . ${nic.mac} }\n`).catch(() => undefined);
+    }
     this.records.delete(bunkerId);
     await rm(join(this.options.stateDir, `${bunkerId}.json`), { force: true });
   }
@@ -354,9 +414,15 @@ export class BunkerNetworks {
   private describe(bunkerId: string, record: SlotRecord): AttachedNetwork {
     const netns = this.netnsOf(bunkerId);
     const addresses = slotAddresses(record.slot);
+    const transit = (record.policy.interfaces ?? []).map((nic, i) => ({
+      netnsPath: netnsPath(`${this.bridgePrefix}${nic.bridgeId}`), tap: BunkerNetworks.transitTap(record.slot, i + 1), mac: nic.mac,
+    }));
+    // The guest names its NICs eth0, eth1, … in device order: eth1 is the first transit one.
+    const transitConfig = record.policy.interfaces?.map((nic, i) => `eth${i + 1} ${nic.ifName} ${nic.mac}`).join(' ');
     return {
       bunkerId, slot: record.slot, netns, netnsPath: netnsPath(netns), tap: GUEST_DEVICE, mac: record.mac, addresses,
       guestConfig: `${record.mac} ${addresses.guest}/${addresses.prefix} ${addresses.gateway} ${addresses.gateway}`,
+      transit, transitConfig: transitConfig || undefined,
     };
   }
 

@@ -101,3 +101,30 @@ export function bandwidthQdiscs(mbit: number): string {
   const burstBytes = Math.max(32 * 1024, Math.round((mbit * 1_000_000) / 8 / 50));
   return [LINK_DEVICE, GUEST_DEVICE].map((device) => `qdisc add dev ${device} root tbf rate ${mbit}mbit burst ${burstBytes} latency 50ms`).join('\n') + '\n';
 }
+
+/** The bridge device inside every transit bridge's namespace. */
+export const BRIDGE_DEVICE = 'br0';
+
+/**
+ * A transit bridge's one table (in its own namespace): frames entering from a guarded port
+ * (`spoof_guard` on) must carry that port's own MAC as their source, and ARP its own MAC as
+ * sender; the others are counted and dropped. Ports are added and removed as set elements.
+ */
+export function bridgeRuleset(): string {
+  return `table bridge scaibunker {
+  set guarded {
+    type ifname
+  }
+  set own {
+    type ifname . ether_addr
+  }
+  counter spoofed {
+  }
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    iifname @guarded iifname . ether saddr != @own counter name spoofed drop
+    iifname @guarded ether type arp iifname . arp saddr ether != @own counter name spoofed drop
+  }
+}
+`;
+}

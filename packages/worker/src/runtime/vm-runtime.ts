@@ -72,6 +72,9 @@ export interface VmNicRequest {
   tap: string;
   mac: string;
   guestConfig: string;
+  /** Further NICs (transit): taps in other namespaces (their bridges'), named and given their MACs by `transitConfig`. */
+  transit?: { netnsPath: string; tap: string; mac: string }[] | undefined;
+  transitConfig?: string | undefined;
 }
 
 /** A started VM that also cleans its files up when stopped. */
@@ -287,9 +290,9 @@ export class VmRuntime {
     // Growing a root filesystem online is ~0.1 s under TCG: the common disk size has its own
     // template, already grown, so a bunker of that size (or larger) starts without it.
     const templateDiskMb = diskMb >= GROWN_TEMPLATE_DISK_MB && image.sizeMib < GROWN_TEMPLATE_DISK_MB ? GROWN_TEMPLATE_DISK_MB : image.sizeMib;
-    const nics = request.network ? 1 : 0;
+    const nics = request.network ? 1 + (request.network.transit?.length ?? 0) : 0;
     const template = request.startFrom === 'boot' ? undefined : await this.template(image, memoryMb, vcpus, templateDiskMb, nics);
-    const network = request.network && { netnsPath: request.network.netnsPath, nics: [{ tap: request.network.tap, mac: request.network.mac }] };
+    const network = request.network && { netnsPath: request.network.netnsPath, nics: [{ tap: request.network.tap, mac: request.network.mac }, ...(request.network.transit ?? [])] };
     const shape = { memoryMb, vcpus, cpuMillicores: request.cpuMillicores ?? 1000, background: request.background === true, network };
     const disk = template
       ? { backing: template.diskPath, format: this.diskFormat, sizeMb: templateDiskMb, chain: [template.diskPath, image.rootfsPath] }
@@ -313,7 +316,7 @@ export class VmRuntime {
       try {
         // A cold boot's disk is made at its full size; a restored one has its template's.
         const startMb = template ? templateDiskMb : image.sizeMib;
-        ({ identified } = await this.personalise(running, vm.spec.hostname, { diskMb: template && diskMb > templateDiskMb ? diskMb : undefined, growFs: diskMb > startMb }, request.network?.guestConfig));
+        ({ identified } = await this.personalise(running, vm.spec.hostname, { diskMb: template && diskMb > templateDiskMb ? diskMb : undefined, growFs: diskMb > startMb }, request.network && { net: request.network.guestConfig, nics: request.network.transitConfig }));
       } catch (error) {
         await running.stop();
         throw error;
@@ -338,11 +341,11 @@ export class VmRuntime {
    * and its root filesystem to fill the disk. Also how a warm VM becomes a bunker's.
    * Answers once the identity is sent, with `identified` for when the guest has it.
    */
-  async personalise(running: RunningVm, hostname: string, disk: { diskMb?: number | undefined; growFs: boolean }, net?: string): Promise<{ identified: Promise<void> }> {
+  async personalise(running: RunningVm, hostname: string, disk: { diskMb?: number | undefined; growFs: boolean }, network?: { net: string; nics?: string | undefined }): Promise<{ identified: Promise<void> }> {
     if (disk.diskMb !== undefined) await running.vm.growDisk(disk.diskMb);
     // Not awaited (see RuntimeVm.identified): the guest takes it while the host answers the
     // start, which under TCG overlaps ~10 ms of guest work with the API's round trips.
-    const identified = running.agent.setIdentity({ hostname, machineId: randomBytes(16).toString('hex'), entropy: randomBytes(64), timeMs: Date.now(), net });
+    const identified = running.agent.setIdentity({ hostname, machineId: randomBytes(16).toString('hex'), entropy: randomBytes(64), timeMs: Date.now(), net: network?.net, nics: network?.nics });
     identified.catch(() => undefined);
     if (disk.growFs) {
       await identified;

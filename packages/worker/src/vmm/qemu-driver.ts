@@ -180,7 +180,7 @@ export class QemuDriver implements VmmDriver {
     return [
       '--root', this.options.jail.rootDir, '--uid', String(spec.jailUid), '--gid', String(spec.jailUid), '--cwd', spec.workDir,
       // The jailer opens the taps inside the bunker's namespace, as fds 10, 11, …
-      ...(spec.network ? ['--netns', spec.network.netnsPath, ...spec.network.nics.flatMap((nic) => ['--tap', nic.tap])] : []),
+      ...(spec.network ? ['--netns', spec.network.netnsPath, ...spec.network.nics.flatMap((nic) => ['--tap', nic.netnsPath ? `${nic.netnsPath}:${nic.tap}` : nic.tap])] : []),
       ...cgroupProcsFiles.flatMap((file) => ['--cgroup-procs', file]),
       ...readOnly.flatMap((path) => ['--ro', path]),
       '--rw', spec.workDir,

@@ -36,7 +36,8 @@ export interface VmSpec {
 export interface VmNetwork {
   /** The namespace file the VMM process joins before it opens its taps. */
   netnsPath: string;
-  nics: { tap: string; mac: string }[];
+  /** A NIC's tap is in `netnsPath`, or in the NIC's own namespace (a transit bridge's). */
+  nics: { tap: string; mac: string; netnsPath?: string | undefined }[];
 }
 
 /** A running microVM. */

@@ -25,7 +25,7 @@ export const bunkersRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories; bun
     schema: { tags, summary: 'Create a bunker; answers once it runs (or failed to start)', body: CreateBunkerBody, response: withErrors({ 201: Ok(Bunker) }) },
     config: { auditAction: 'bunker.create' },
   }, async (request, reply) => {
-    const row = await bunkers.create(actorOf(request), request.body);
+    const row = await bunkers.create(actorOf(request), request.body, request.id);
     await note(request, row.id, row.tenant_id);
     return reply.status(201).send(ok(presentBunker(row)));
   });

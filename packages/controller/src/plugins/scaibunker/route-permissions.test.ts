@@ -24,7 +24,7 @@ describe('module routes enforce their permission keys', () => {
     bunkerId = newId('bunker');
     const at = new Date().toISOString();
     await t.db.insertInto('bunkers').values({
-      id: bunkerId, tenant_id: tenantId, owner_user_id: userId, name: null, image: 'minimal', lifecycle_mode: 'ephemeral', network_profile: 'isolated', network_allowlist: null, bandwidth_mbit: null, egress_audit: 0,
+      id: bunkerId, tenant_id: tenantId, owner_user_id: userId, name: null, image: 'minimal', lifecycle_mode: 'ephemeral', network_profile: 'isolated', network_allowlist: null, bandwidth_mbit: null, egress_audit: 0, interfaces: null,
       cpu_millicores: 1000, memory_mb: 128, disk_mb: 256, gpu_count: 0, gpu_type: null, max_lifetime_s: null, idle_timeout_s: null,
       session_type: 'standalone', session_ref: null, label_set: '{}', env_vars: '{}', status: 'running', failure_reason: null,
       worker_id: null, created_at: at, updated_at: at, started_at: at, last_activity_at: at, ended_at: null,
@@ -87,5 +87,12 @@ describe('module routes enforce their permission keys', () => {
     await enforces('scaibunker:admin:platform', () => client.post(`${B}/workers`, { name: 'perm-worker' }));
     await enforces('scaibunker:admin:tenant', () => client.get(`${B}/quota-profiles`));
     await enforces('scaibunker:create', () => client.get(`${B}/quota-profiles/usage`));
+  });
+
+  it('bridges: managing them needs admin, reading them the transit key', async () => {
+    await enforces('scaibunker:admin', () => client.post(`${B}/bridges`, { name: 'perm-bridge' }));
+    await enforces('scaibunker:admin', () => client.delete(`${B}/bridges/brg_0000000000000000000000000a`));
+    await enforces('scaibunker:network:transit', () => client.get(`${B}/bridges`));
+    await enforces('scaibunker:network:transit', () => client.get(`${B}/bridges/brg_0000000000000000000000000a`));
   });
 });

@@ -14,6 +14,8 @@ import { usageRoutes } from './usage-routes.js';
 import { filesRoutes } from './files-routes.js';
 import { processesRoutes } from './processes-routes.js';
 import { networkRoutes } from './network-routes.js';
+import { bridgesRoutes } from './bridges-routes.js';
+import { BridgeService } from '../../bunkers/bridge-service.js';
 import { shellRoute } from './shell-route.js';
 
 /**
@@ -47,5 +49,6 @@ export const scaibunkerModule: FastifyPluginAsyncTypebox<{ repos: Repositories; 
   await app.register(filesRoutes, { repos, bunkers });
   await app.register(processesRoutes, { repos, bunkers });
   await app.register(networkRoutes, { repos, bunkers });
+  await app.register(bridgesRoutes, { bridges: new BridgeService(repos, bunkers.gateway) });
   await app.register(shellRoute, { repos, bunkers });
 };

@@ -18,7 +18,7 @@ describe('GET /usage', () => {
     const bunkerId = newId('bunker');
     const at = new Date(fromMs).toISOString();
     await t.db.insertInto('bunkers').values({
-      id: bunkerId, tenant_id: tenant, owner_user_id: userId, name: null, image: 'minimal', lifecycle_mode: 'ephemeral', network_profile: 'isolated', network_allowlist: null, bandwidth_mbit: null, egress_audit: 0,
+      id: bunkerId, tenant_id: tenant, owner_user_id: userId, name: null, image: 'minimal', lifecycle_mode: 'ephemeral', network_profile: 'isolated', network_allowlist: null, bandwidth_mbit: null, egress_audit: 0, interfaces: null,
       cpu_millicores: 1000, memory_mb: memoryMb, disk_mb: 1000, gpu_count: 0, gpu_type: null, max_lifetime_s: null, idle_timeout_s: null,
       session_type: 'standalone', session_ref: null, label_set: '{}', env_vars: '{}', status: toMs === null ? state : 'terminated', failure_reason: null,
       worker_id: null, created_at: at, updated_at: at, started_at: at, last_activity_at: at, ended_at: toMs === null ? null : new Date(toMs).toISOString(),
