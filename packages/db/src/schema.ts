@@ -63,6 +63,8 @@ export interface WorkersTable {
   session_id: string | null;
   connected_at: string | null;
   last_heartbeat_at: string | null;
+  /** 1: the worker builds bunker networks (it said so in its last hello). */
+  network_ready: number;
   created_at: string;
 }
 export interface WorkerImagesTable { worker_id: string; image: string; state: string; updated_at: string }

@@ -115,6 +115,7 @@ export const Worker = Type.Object({
   gpu_type: Type.Union([Type.String(), Type.Null()]),
   version: Type.Union([Type.String(), Type.Null()]),
   accelerator: Type.Union([Type.String(), Type.Null()]),
+  network_ready: Type.Boolean({ description: 'It builds bunker networks: networked profiles are placed only on such workers.' }),
   images: Type.Record(Type.String(), Type.String(), { description: 'Image name → state (ready, pulling, failed).' }),
   connected_at: Type.Union([Timestamp, Type.Null()]),
   last_heartbeat: Type.Union([Timestamp, Type.Null()]),

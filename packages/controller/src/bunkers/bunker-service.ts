@@ -99,8 +99,8 @@ export class BunkerService {
     const placed = await this.repos.bunkers.place(row, {
       image: row.image, cpuMillicores: row.cpu_millicores, memoryMb: row.memory_mb, diskMb: row.disk_mb,
       gpuCount: row.gpu_count, gpuType: row.gpu_type, lazyPull: false,
-      // A transit bunker runs where its bridges are.
-      ...(transit ? { onlyWorker: transit.workerId } : {}),
+      // A transit bunker runs where its bridges are; any networked one where networks are built.
+      ...(transit ? { onlyWorker: transit.workerId } : {}), network: network !== 'isolated',
     }, quota);
     if (!placed.ok) throw 'refusal' in placed ? quotaExceeded(placed.refusal) : new ScaiError(placed.code, placed.reason);
     // Turning spoof_guard off is always on the record, whoever may do it.

@@ -27,7 +27,7 @@ export async function ensureLocalWorker(repos: Repositories, dataDir: string): P
     await repos.workers.create({
       id: minted.workerId, name: LOCAL_WORKER_NAME, labels: JSON.stringify({ local: 'true' }), token_hash: minted.tokenHash,
       draining: 0, cpu_millicores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0, gpu_type: null, version: null, accelerator: null,
-      session_id: null, connected_at: null, last_heartbeat_at: null, created_at: new Date().toISOString(),
+      session_id: null, connected_at: null, last_heartbeat_at: null, network_ready: 0, created_at: new Date().toISOString(),
     });
   }
   await writeFile(path, `${token}\n`, { mode: 0o600 });

@@ -25,7 +25,7 @@ describe('worker heartbeats', () => {
     const beat = new Date(lastBeatMs).toISOString();
     await t.db.insertInto('workers').values({
       id: workerId, name: workerId.slice(-8), labels: '{}', token_hash: 'x', draining: 0, cpu_millicores: 4000, memory_mb: 8192, disk_mb: 10_000,
-      gpu_count: 0, gpu_type: null, version: 't', accelerator: 'tcg', session_id: sessionId, connected_at: beat, last_heartbeat_at: beat, created_at: beat,
+      gpu_count: 0, gpu_type: null, version: 't', accelerator: 'tcg', session_id: sessionId, connected_at: beat, last_heartbeat_at: beat, network_ready: 0, created_at: beat,
     }).execute();
     const bunkerId = newId('bunker');
     await t.db.insertInto('bunkers').values({

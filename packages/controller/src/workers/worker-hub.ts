@@ -289,7 +289,7 @@ function parseHello(params: unknown): WorkerHello {
   if (images.length > 10_000 || bunkers.length > 100_000) throw new ScaiError('VALIDATION_ERROR', 'hello lists too many images or bunkers.');
   return {
     cpuMillicores: count('cpuMillicores'), memoryMb: count('memoryMb'), diskMb: count('diskMb'), gpuCount: count('gpuCount'),
-    gpuType: text('gpuType', true), version: text('version')!, accelerator: text('accelerator')!,
+    gpuType: text('gpuType', true), version: text('version')!, accelerator: text('accelerator')!, networkReady: p.network === true,
     images: Object.fromEntries(images.filter(([name, state]) => name.length <= 64 && typeof state === 'string' && state.length <= 32) as [string, string][]),
     bunkers: bunkers.filter((id): id is string => typeof id === 'string' && id.length <= 64),
   };

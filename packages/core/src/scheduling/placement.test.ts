@@ -22,6 +22,15 @@ describe('choosePlacement', () => {
     expect(choosePlacement({ ...request, lazyPull: true }, workers)).toEqual({ ok: true, workerId: 'a' });
   });
 
+  it('sends a networked bunker only to a worker that builds networks, and a transit one only to its bridges’ worker', () => {
+    const workers = [worker('plain'), worker('net', { networkReady: true, used: { ...none, memoryMb: 4000 } })];
+    expect(choosePlacement(request, workers)).toEqual({ ok: true, workerId: 'plain' });
+    expect(choosePlacement({ ...request, network: true }, workers)).toEqual({ ok: true, workerId: 'net' });
+    expect(choosePlacement({ ...request, network: true }, [worker('plain')])).toMatchObject({ ok: false, code: 'NO_SUITABLE_WORKER', reason: expect.stringContaining('networking') });
+    expect(choosePlacement({ ...request, onlyWorker: 'net' }, workers)).toEqual({ ok: true, workerId: 'net' });
+    expect(choosePlacement({ ...request, onlyWorker: 'gone' }, workers)).toMatchObject({ ok: false, code: 'WORKER_UNAVAILABLE', reason: expect.stringContaining('gone') });
+  });
+
   it('answers WORKER_UNAVAILABLE naming the short resource when none has room', () => {
     const full = worker('a', { used: { cpuMillicores: 0, memoryMb: 8000, diskMb: 0, gpuCount: 0 } });
     expect(choosePlacement(request, [full])).toMatchObject({ ok: false, code: 'WORKER_UNAVAILABLE', reason: expect.stringContaining('memoryMb') });

@@ -17,6 +17,8 @@ export interface WorkerCandidate {
   /** Images it has ready to start from. */
   readyImages: ReadonlySet<string>;
   gpuType: string | null;
+  /** It builds bunker networks (absent: it does not). */
+  networkReady?: boolean;
 }
 
 /** What a new bunker needs. */
@@ -27,6 +29,8 @@ export interface PlacementRequest extends Resources {
   lazyPull: boolean;
   /** Only this worker will do (a transit bunker runs where its bridges are). */
   onlyWorker?: string | undefined;
+  /** The bunker has a network: only workers that build them will do. */
+  network?: boolean | undefined;
 }
 
 export type PlacementResult =
@@ -51,7 +55,9 @@ export function choosePlacement(request: PlacementRequest, workers: readonly Wor
   if (live.length === 0) {
     return { ok: false, code: 'WORKER_UNAVAILABLE', reason: request.onlyWorker ? `Worker ${request.onlyWorker} (where the bridges are) is not online and accepting bunkers.` : 'No worker is online and accepting bunkers.' };
   }
-  const withImage = request.lazyPull ? live : live.filter((w) => w.readyImages.has(request.image));
+  const networked = request.network ? live.filter((w) => w.networkReady) : live;
+  if (networked.length === 0) return { ok: false, code: 'NO_SUITABLE_WORKER', reason: 'No online worker has bunker networking set up (its host lacks nftables, or SCAIBUNKER_NETWORK=off).' };
+  const withImage = request.lazyPull ? networked : networked.filter((w) => w.readyImages.has(request.image));
   if (withImage.length === 0) {
     return { ok: false, code: 'NO_SUITABLE_WORKER', reason: `No worker has the image "${request.image}" ready.` };
   }

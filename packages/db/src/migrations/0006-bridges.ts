@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
 
 /**
- * Transit bridges (spec §6): tenant-scoped L2 bridges, each on one worker; and the transit
- * interfaces a bunker was created with (a JSON array), kept for its life like its profile.
+ * Transit bridges (spec §6): tenant-scoped L2 bridges, each on one worker; the transit
+ * interfaces a bunker was created with (a JSON array), kept for its life like its profile;
+ * and whether a worker can build bunker networks at all (placement sends networked bunkers
+ * only to those that can).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -16,9 +18,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addUniqueConstraint('bridges_tenant_name', ['tenant_id', 'name'])
     .execute();
   await db.schema.alterTable('bunkers').addColumn('interfaces', 'text').execute();
+  await db.schema.alterTable('workers').addColumn('network_ready', 'integer', (c) => c.notNull().defaultTo(0)).execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable('workers').dropColumn('network_ready').execute();
   await db.schema.alterTable('bunkers').dropColumn('interfaces').execute();
   await db.schema.dropTable('bridges').execute();
 }

@@ -37,7 +37,7 @@ describe('bunker placement', () => {
     const at = new Date().toISOString();
     await repos.workers.create({
       id: workerId, name: 'w1', labels: '{}', token_hash: 'x', draining: 0, cpu_millicores: 5000, memory_mb: 64_000, disk_mb: 100_000,
-      gpu_count: 0, gpu_type: null, version: null, accelerator: null, session_id: null, connected_at: null, last_heartbeat_at: null, created_at: at,
+      gpu_count: 0, gpu_type: null, version: null, accelerator: null, session_id: null, connected_at: null, last_heartbeat_at: null, network_ready: 0, created_at: at,
     });
     await repos.workers.register(workerId, 'session-1', { cpuMillicores: 5000, memoryMb: 64_000, diskMb: 100_000, gpuCount: 0, gpuType: null, version: 't', accelerator: 'tcg', images: { minimal: 'ready' } }, at);
     const request = { image: 'minimal', cpuMillicores: 1000, memoryMb: 512, diskMb: 1024, gpuCount: 0, gpuType: null, lazyPull: false };
@@ -60,7 +60,7 @@ describe('bunker placement', () => {
     const at = new Date().toISOString();
     await repos.workers.create({
       id: workerId, name: 'w2', labels: '{}', token_hash: 'x', draining: 0, cpu_millicores: 0, memory_mb: 0, disk_mb: 0,
-      gpu_count: 0, gpu_type: null, version: null, accelerator: null, session_id: null, connected_at: null, last_heartbeat_at: null, created_at: at,
+      gpu_count: 0, gpu_type: null, version: null, accelerator: null, session_id: null, connected_at: null, last_heartbeat_at: null, network_ready: 0, created_at: at,
     });
     await repos.workers.register(workerId, 'old', { cpuMillicores: 1000, memoryMb: 1000, diskMb: 10_000, gpuCount: 0, gpuType: null, version: 't', accelerator: 'tcg', images: { python: 'ready' } }, at);
     await repos.workers.register(workerId, 'new', { cpuMillicores: 1000, memoryMb: 1000, diskMb: 10_000, gpuCount: 0, gpuType: null, version: 't', accelerator: 'tcg', images: { python: 'ready' } }, at);

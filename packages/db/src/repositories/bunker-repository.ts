@@ -66,7 +66,7 @@ export class BunkerRepository {
       const candidates: WorkerCandidate[] = workers.map((w) => {
         const used = usageRows.find((u) => u.worker_id === w.id);
         return {
-          id: w.id, online: true, draining: w.draining !== 0, gpuType: w.gpu_type,
+          id: w.id, online: true, draining: w.draining !== 0, gpuType: w.gpu_type, networkReady: w.network_ready !== 0,
           capacity: { cpuMillicores: w.cpu_millicores, memoryMb: w.memory_mb, diskMb: w.disk_mb, gpuCount: w.gpu_count },
           used: { cpuMillicores: Number(used?.cpu ?? 0), memoryMb: Number(used?.memory ?? 0), diskMb: Number(used?.disk ?? 0), gpuCount: Number(used?.gpu ?? 0) },
           readyImages: new Set(imageRows.filter((i) => i.worker_id === w.id).map((i) => i.image)),

@@ -15,6 +15,8 @@ export interface WorkerRegistration {
   gpuType: string | null;
   version: string;
   accelerator: string;
+  /** The worker builds bunker networks (networked profiles can be placed on it). */
+  networkReady?: boolean;
   /** Image name → state (`ready`, `pulling`, `failed`). */
   images: Record<string, string>;
 }
@@ -78,7 +80,7 @@ export class WorkerRepository {
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable('workers').set({
         cpu_millicores: report.cpuMillicores, memory_mb: report.memoryMb, disk_mb: report.diskMb, gpu_count: report.gpuCount,
-        gpu_type: report.gpuType, version: report.version, accelerator: report.accelerator,
+        gpu_type: report.gpuType, version: report.version, accelerator: report.accelerator, network_ready: report.networkReady ? 1 : 0,
         session_id: sessionId, connected_at: at, last_heartbeat_at: at,
       }).where('id', '=', id).execute();
       await trx.deleteFrom('worker_images').where('worker_id', '=', id).execute();

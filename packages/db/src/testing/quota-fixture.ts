@@ -25,7 +25,7 @@ export async function seedQuotaTenant(repos: Repositories, slug: string): Promis
   const workerId = newId('worker');
   await repos.workers.create({
     id: workerId, name: `${slug}-w`, labels: '{}', token_hash: 'x', draining: 0, cpu_millicores: 0, memory_mb: 0, disk_mb: 0,
-    gpu_count: 0, gpu_type: null, version: null, accelerator: null, session_id: null, connected_at: null, last_heartbeat_at: null, created_at: at(),
+    gpu_count: 0, gpu_type: null, version: null, accelerator: null, session_id: null, connected_at: null, last_heartbeat_at: null, network_ready: 0, created_at: at(),
   });
   await repos.workers.register(workerId, 's', { cpuMillicores: 1_000_000, memoryMb: 1_000_000, diskMb: 10_000_000, gpuCount: 0, gpuType: null, version: 't', accelerator: 'tcg', images: { minimal: 'ready' } }, at());
   return tenantId;

@@ -144,6 +144,7 @@ export class WorkerDaemon {
         gpuCount: 0, gpuType: null,
         version: this.options.version,
         accelerator: this.options.runtime.accelerator.accelerator,
+        network: this.options.networks !== undefined,
         images: Object.fromEntries(images.map((image) => [image.name, 'ready'])),
         bunkers: this.bunkers.ids(),
       });

@@ -28,7 +28,7 @@ export const workersRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> =
         draining: row.draining !== 0,
         capacity: { cpu_millicores: row.cpu_millicores, memory_mb: row.memory_mb, disk_mb: row.disk_mb, gpu_count: row.gpu_count },
         usage: { cpu_millicores: used.cpuMillicores, memory_mb: used.memoryMb, disk_mb: used.diskMb, gpu_count: used.gpuCount, bunkers: used.bunkers },
-        gpu_type: row.gpu_type, version: row.version, accelerator: row.accelerator, images: await repos.workers.images(row.id),
+        gpu_type: row.gpu_type, version: row.version, accelerator: row.accelerator, network_ready: row.network_ready !== 0, images: await repos.workers.images(row.id),
         connected_at: online ? row.connected_at : null, last_heartbeat: row.last_heartbeat_at, created_at: row.created_at,
       };
     }));
@@ -49,7 +49,7 @@ export const workersRoutes: FastifyPluginAsyncTypebox<{ repos: Repositories }> =
     const row = await repos.workers.create({
       id: minted.workerId, name: request.body.name, labels: JSON.stringify(request.body.labels ?? {}), token_hash: minted.tokenHash,
       draining: 0, cpu_millicores: 0, memory_mb: 0, disk_mb: 0, gpu_count: 0, gpu_type: null, version: null, accelerator: null,
-      session_id: null, connected_at: null, last_heartbeat_at: null, created_at: new Date().toISOString(),
+      session_id: null, connected_at: null, last_heartbeat_at: null, network_ready: 0, created_at: new Date().toISOString(),
     });
     noteTarget(request, 'worker', row.id);
     const [shown] = await present([row]);
