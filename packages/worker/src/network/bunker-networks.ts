@@ -351,6 +351,7 @@ export class BunkerNetworks {
       await deleteNetns(network.netns);
       await addNetns(network.netns);
       const a = network.addresses;
+      await this.deleteUplinkDevice(a.uplinkDevice); // a leftover of a crash, if any
       await ipBatch(this.options.uplinkNetns, [
         `link add ${a.uplinkDevice} type veth peer name ${LINK_DEVICE} netns ${network.netns}`,
         `addr add ${a.linkUplink}/${a.prefix} dev ${a.uplinkDevice}`,
@@ -395,6 +396,9 @@ export class BunkerNetworks {
     activity?.denyLog?.stop();
     // Its last flows are ended and written before the namespace goes.
     await activity?.auditor?.close().catch((error: unknown) => this.options.onAuditError?.(bunkerId, error));
+    // The kernel dismantles a deleted namespace later, in the background: the veth pair is
+    // deleted now, from its uplink end, so the slot's device name is free for the next bunker.
+    if (record) await this.deleteUplinkDevice(slotAddresses(record.slot).uplinkDevice);
     await deleteNetns(this.netnsOf(bunkerId));
     // Its transit taps live in their bridges' namespaces: they go one by one.
     for (const [i, nic] of (record?.policy.interfaces ?? []).entries()) {
@@ -405,6 +409,10 @@ export class BunkerNetworks {
     }
     this.records.delete(bunkerId);
     await rm(join(this.options.stateDir, `${bunkerId}.json`), { force: true });
+  }
+
+  private async deleteUplinkDevice(device: string): Promise<void> {
+    await runIn(this.options.uplinkNetns, 'ip', ['link', 'delete', device]).catch(() => undefined); // gone already
   }
 
   private netnsOf(bunkerId: string): string {
