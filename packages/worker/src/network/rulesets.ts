@@ -18,8 +18,9 @@ export interface BunkerRulesetInput {
 /**
  * The nftables ruleset of one bunker's namespace, loaded in one transaction. It lives and
  * dies with the namespace: a crashed worker leaves nothing of it in the host's tables.
- * Whatever the profile, the guest never reaches the link network (other bunkers, the
- * uplink host) nor link-local addresses (cloud metadata services), except the resolver.
+ * Whatever the profile, the guest sends only from its own address (a forged one would slip
+ * past the egress audit), and never reaches the link network (other bunkers, the uplink
+ * host) nor link-local addresses (cloud metadata services), except the resolver.
  */
 export function bunkerRuleset({ addresses, dns, egress }: BunkerRulesetInput): string {
   const fromGuest = `iifname "${GUEST_DEVICE}" oifname "${LINK_DEVICE}"`;
@@ -40,6 +41,7 @@ export function bunkerRuleset({ addresses, dns, egress }: BunkerRulesetInput): s
   }
   chain forward {
     type filter hook forward priority filter; policy drop;
+    iifname "${GUEST_DEVICE}" ip saddr != ${addresses.guest} goto deny
     ct state established,related accept
     ct state invalid drop
     ${fromGuest} ip daddr ${dns.address} meta l4proto { tcp, udp } th dport ${dns.port} accept
