@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { ScaiError } from '@scaibunker/contracts';
 import { clientFromEnvironment } from './client-config.js';
+import { BRIDGE_COMMANDS } from './commands/bridges.js';
+import { BUNKER_NETWORK_COMMANDS } from './commands/bunker-network.js';
 import { BUNKER_COMMANDS } from './commands/bunkers.js';
 import { CP_COMMANDS } from './commands/cp.js';
 import { EXEC_COMMANDS } from './commands/exec.js';
@@ -17,6 +19,8 @@ const COMMANDS: Record<string, Command> = {
   serve: { usage: 'serve   (SCAIGRID_MODE, SCAIBUNKER_DATA_DIR, SCAIBUNKER_LISTEN, SCAIBUNKER_DATABASE_URL)', run: serve },
   ...PLATFORM_COMMANDS,
   ...BUNKER_COMMANDS,
+  ...BUNKER_NETWORK_COMMANDS,
+  ...BRIDGE_COMMANDS,
   ...EXEC_COMMANDS,
   ...PROCESS_COMMANDS,
   ...CP_COMMANDS,

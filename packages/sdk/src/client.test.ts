@@ -63,3 +63,53 @@ describe('ScaiBunkerClient bunkers and workers', () => {
     expect(JSON.parse(sent[0]!.body!)).toEqual({ name: 'w2', labels: { zone: 'a' } });
   });
 });
+
+describe('ScaiBunkerClient bunker networks', () => {
+  const flow = (id: string) => ({
+    bunker_id: 'bnk_1', flow_id: id, start: '2026-01-01T00:00:00.000Z', end: '2026-01-01T00:00:01.000Z', protocol: 'tcp',
+    src: '10.0.0.2', sport: 40_000, dst: '93.184.216.34', dport: 443, bytes_out: 600, bytes_in: 5000, packets_out: 6, packets_in: 8,
+    dns_name: 'example.com', verdict: 'allowed',
+  });
+
+  it('sends the network fields of create as given', async () => {
+    const { client, sent } = recordingClient([]);
+    await client.bunkers.create({ image: 'minimal', network_profile: 'allowlisted', network_allowlist: ['pypi.org'], bandwidth_mbit: 100 });
+    await client.bunkers.create({ image: 'minimal', network_profile: 'transit', interfaces: [{ if_name: 'eth1', bridge_name: 'lab', spoof_guard: false, mac: '02:00:00:00:00:01' }] });
+    expect(JSON.parse(sent[0]!.body!)).toEqual({ image: 'minimal', network_profile: 'allowlisted', network_allowlist: ['pypi.org'], bandwidth_mbit: 100 });
+    expect(JSON.parse(sent[1]!.body!)).toEqual({ image: 'minimal', network_profile: 'transit', interfaces: [{ if_name: 'eth1', bridge_name: 'lab', spoof_guard: false, mac: '02:00:00:00:00:01' }] });
+  });
+
+  it('reads a bunker’s network with a bodiless GET and returns the envelope data', async () => {
+    const network = {
+      profile: 'registry', allowlist: null, bandwidth_mbit: null, guest: { mac: '02:00:00:00:00:02', address: '10.0.0.2', gateway: '10.0.0.1' },
+      denied: { names: 1, connections: 0 }, recent_denials: [{ kind: 'dns', at: '2026-01-01T00:00:00.000Z', name: 'example.com', type: 1 }],
+    };
+    const { client, sent } = recordingClient([{ json: { status: 'ok', data: network } }]);
+    expect(await client.bunkers.network('bnk_1')).toEqual(network);
+    expect(sent.map((s) => `${s.method} ${s.url.pathname}`)).toEqual([`GET ${B}/bnk_1/network`]);
+    expect(sent[0]!.body).toBeUndefined();
+    expect(sent[0]!.headers['content-type']).toBeUndefined();
+  });
+
+  it('pages the egress audit with limit and cursor, and walks every flow with all()', async () => {
+    const { client, sent } = recordingClient([
+      { json: { status: 'ok', data: [flow('f1'), flow('f2')], has_more: true, next_cursor: 'c2' } },
+      { json: { status: 'ok', data: [flow('f3')], has_more: false, next_cursor: null } },
+      { json: { status: 'ok', data: [], has_more: false, next_cursor: null } },
+    ]);
+    const ids: string[] = [];
+    for await (const f of client.all((o) => client.bunkers.egressAudit('bnk_1', o), 2)) ids.push(f.flow_id);
+    expect(ids).toEqual(['f1', 'f2', 'f3']);
+    expect(await client.bunkers.egressAudit('bnk_1', { limit: 5, cursor: 'c9' })).toEqual({ data: [], has_more: false, next_cursor: null });
+    expect(sent.map((s) => `${s.url.pathname}?${s.url.searchParams}`)).toEqual([
+      `${B}/bnk_1/egress-audit?limit=2`, `${B}/bnk_1/egress-audit?limit=2&cursor=c2`, `${B}/bnk_1/egress-audit?limit=5&cursor=c9`,
+    ]);
+  });
+
+  it('escapes the bunker id in the network paths', async () => {
+    const { client, sent } = recordingClient([{ json: { status: 'ok', data: [], has_more: false, next_cursor: null } }]);
+    await client.bunkers.egressAudit('../x');
+    await client.bunkers.network('a/b');
+    expect(sent.map((s) => s.url.pathname)).toEqual([`${B}/..%2Fx/egress-audit`, `${B}/a%2Fb/network`]);
+  });
+});

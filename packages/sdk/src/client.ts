@@ -1,8 +1,9 @@
 import type {
-  ApiKey, AuditEntry, Bunker, BunkerListQuery, CreateApiKeyBody, CreateBunkerBody, CreatedApiKey, CreateGroupBody, CreatePartnerBody,
-  CreateTenantBody, CreateUserBody, CreateWorkerBody, ExecBody, ExecResult, Group, Health, Me, ModuleState, Partner, PermissionKey,
+  ApiKey, AuditEntry, Bunker, BunkerListQuery, BunkerNetwork, CreateApiKeyBody, CreateBunkerBody, CreatedApiKey, CreateGroupBody, CreatePartnerBody,
+  CreateTenantBody, CreateUserBody, CreateWorkerBody, EgressFlow, ExecBody, ExecResult, Group, Health, Me, ModuleState, Partner, PermissionKey,
   Permissions, Tenant, UpdateUserBody, UsageReport, User, Worker,
 } from '@scaibunker/contracts';
+import { BridgesApi } from './bridges-api.js';
 import { BunkerShell, type ShellOptions } from './bunker-shell.js';
 import { FilesApi } from './files-api.js';
 import { HttpTransport, type ClientOptions, type Page } from './http-transport.js';
@@ -77,12 +78,15 @@ export class ScaiBunkerClient {
   readonly files: FilesApi;
   /** Quota profiles, their assignments to users and groups, and usage against them. */
   readonly quotas: QuotasApi;
+  /** A tenant's L2 bridges on workers, that transit bunkers' interfaces attach to. */
+  readonly bridges: BridgesApi;
 
   constructor(options: ClientOptions = {}) {
     this.http = new HttpTransport(options);
     this.processes = new ProcessesApi(this.http);
     this.files = new FilesApi(this.http);
     this.quotas = new QuotasApi(this.http);
+    this.bridges = new BridgesApi(this.http);
   }
 
   /** Liveness, version, mode and database kind (no key needed). @example await client.health() */
@@ -175,6 +179,9 @@ export class ScaiBunkerClient {
    * const bunker = await client.bunkers.create({ image: 'minimal', memory_mb: 256 });
    * const { exit_code, stdout } = await client.bunkers.exec(bunker.id, { command: ['uname', '-a'] });
    * await client.bunkers.delete(bunker.id);
+   * @example
+   * // A network profile other than isolated gives the bunker a NIC; allowlisted reaches only the names listed.
+   * await client.bunkers.create({ image: 'minimal', network_profile: 'allowlisted', network_allowlist: ['pypi.org'], bandwidth_mbit: 100 });
    */
   readonly bunkers = {
     create: (body: CreateBunkerBody, options: CallOptions = {}): Promise<Bunker> => this.http.data('POST', BUNKERS, { body, ...options }),
@@ -200,6 +207,18 @@ export class ScaiBunkerClient {
       const { pid } = await this.http.data<{ pid: number }>('POST', `${BUNKERS}/${enc(id)}/exec`, { body: { ...body, background: true } });
       return { pid };
     },
+    /**
+     * The bunker's network: profile, allowlist, bandwidth cap, the guest's MAC and address (null
+     * when isolated or not running), and the names and connections it was refused.
+     * @example for (const d of (await client.bunkers.network(id)).recent_denials) console.log(d.kind, d.name ?? d.destination)
+     */
+    network: (id: string): Promise<BunkerNetwork> => this.http.data('GET', `${BUNKERS}/${enc(id)}/network`),
+    /**
+     * A page of the bunker's egress audit, in time order: one record per flow (empty unless the
+     * bunker's `egress_audit` is on). Walk every flow with `client.all`.
+     * @example for await (const f of client.all((o) => client.bunkers.egressAudit(id, o))) console.log(f.dst, f.dport, f.verdict)
+     */
+    egressAudit: (id: string, options: ListOptions = {}): Promise<Page<EgressFlow>> => this.http.page(`${BUNKERS}/${enc(id)}/egress-audit`, { ...options }),
   };
 
   /**

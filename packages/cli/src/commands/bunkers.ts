@@ -1,6 +1,7 @@
 import { BUNKER_STATUS_VALUES, LIFECYCLE_MODE_VALUES, ScaiError, type Bunker } from '@scaibunker/contracts';
 import { printRecord, printTable } from '../output.js';
 import { arg, keyValues, oneOf, page, PAGE_FLAGS, positiveInt, str } from './command-args.js';
+import { NETWORK_FLAGS, NETWORK_USAGE, networkFields } from './network-flags.js';
 import type { Command, CommandContext } from './platform.js';
 import { withProgress } from './progress.js';
 
@@ -9,7 +10,7 @@ const LIST_COLUMNS = ['id', 'name', 'image', 'status', 'lifecycle_mode', 'memory
 const CREATE_FLAGS = {
   image: { type: 'string' }, name: { type: 'string' }, memory: { type: 'string' }, cpu: { type: 'string' }, disk: { type: 'string' },
   lifecycle: { type: 'string' }, env: { type: 'string', multiple: true }, label: { type: 'string', multiple: true },
-  'max-lifetime': { type: 'string' }, 'idle-timeout': { type: 'string' },
+  'max-lifetime': { type: 'string' }, 'idle-timeout': { type: 'string' }, ...NETWORK_FLAGS,
 } as const;
 
 /** The short form printed after a lifecycle verb: what changed, not every field. */
@@ -31,12 +32,13 @@ function createBody(ctx: CommandContext) {
   const labels = keyValues(ctx, 'label');
   const maxLifetime = positiveInt(ctx, 'max-lifetime');
   const idleTimeout = positiveInt(ctx, 'idle-timeout');
+  const network = networkFields(ctx);
   return {
     image,
     ...(name ? { name } : {}), ...(memory ? { memory_mb: memory } : {}), ...(cpu ? { cpu_millicores: cpu } : {}),
     ...(disk ? { disk_mb: disk } : {}), ...(lifecycle ? { lifecycle_mode: lifecycle } : {}), ...(env ? { env_vars: env } : {}),
     ...(labels ? { label_set: labels } : {}), ...(maxLifetime ? { max_lifetime_s: maxLifetime } : {}),
-    ...(idleTimeout ? { idle_timeout_s: idleTimeout } : {}),
+    ...(idleTimeout ? { idle_timeout_s: idleTimeout } : {}), ...network,
   };
 }
 
@@ -44,12 +46,18 @@ function createBody(ctx: CommandContext) {
 export const BUNKER_COMMANDS: Record<string, Command> = {
   'bunker create': {
     usage: 'bunker create --image NAME [--name N] [--memory MB] [--cpu MILLICORES] [--disk MB] '
-      + `[--lifecycle ${LIFECYCLE_MODE_VALUES.join('|')}] [--env K=V …] [--label K=V …] [--max-lifetime S] [--idle-timeout S]`,
+      + `[--lifecycle ${LIFECYCLE_MODE_VALUES.join('|')}] [--env K=V …] [--label K=V …] [--max-lifetime S] [--idle-timeout S] `
+      + `${NETWORK_USAGE}   (answers once it runs; exits 1 if it failed to start)`,
     flags: CREATE_FLAGS,
     run: async (ctx) => {
       const body = createBody(ctx);
       const bunker = await withProgress('creating bunker', () => ctx.client().bunkers.create(body));
       printRecord(bunker, ctx.json);
+      // The API answers a bunker that could not start with 201 and status failed: a script must see it in the exit code.
+      if (bunker.status === 'failed') {
+        process.stderr.write(`scaibunker: bunker ${bunker.id} failed: ${bunker.failure_reason ?? 'no reason given'}\n`);
+        process.exitCode = 1;
+      }
     },
   },
   'bunker list': {
