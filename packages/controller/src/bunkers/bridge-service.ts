@@ -16,7 +16,7 @@ export class BridgeService {
 
   async create(actor: Actor, body: { name: string; worker_id?: string | undefined }): Promise<BridgeRow> {
     requireManage(actor);
-    const workerId = body.worker_id ?? (await this.repos.workers.accepting())[0]?.id;
+    const workerId = body.worker_id ?? await this.roomiestWorker();
     if (!workerId) throw new ScaiError('WORKER_UNAVAILABLE', 'No worker is online and accepting work to make the bridge on.');
     const worker = await this.repos.workers.get(workerId);
     if (!worker) throw new ScaiError('VALIDATION_ERROR', 'No such worker.', { details: [{ field: 'worker_id', message: 'no such worker' }] });
@@ -33,6 +33,14 @@ export class BridgeService {
       await this.workers.deleteBridge(worker.id, row.id).catch(() => undefined);
       throw error;
     }
+  }
+
+  /** The online, accepting worker with the most free memory: where a bridge's bunkers will have room. */
+  private async roomiestWorker(): Promise<string | undefined> {
+    const workers = await this.repos.workers.accepting();
+    const usage = await this.repos.workers.usage(workers.map((w) => w.id));
+    const free = (w: (typeof workers)[number]) => w.memory_mb - (usage.get(w.id)?.memoryMb ?? 0);
+    return workers.reduce<(typeof workers)[number] | undefined>((best, w) => (!best || free(w) > free(best) ? w : best), undefined)?.id;
   }
 
   async get(actor: Actor, bridgeId: string): Promise<BridgeRow> {
