@@ -33,7 +33,11 @@ function createDialect(config: DatabaseConfig) {
   if (config.kind === 'postgres') {
     // A parse-time failure would otherwise surface as a hang on the first query.
     new URL(config.url);
-    return new PostgresDialect({ pool: new pg.Pool({ connectionString: config.url, max: 10 }) });
+    const pool = new pg.Pool({ connectionString: config.url, max: 10 });
+    // An idle connection the server ends (a restart, a failover, an administrator) is dropped
+    // by the pool and replaced on next use; unheard, its error would end the process.
+    pool.on('error', () => undefined);
+    return new PostgresDialect({ pool });
   }
   if (config.path !== ':memory:') mkdirSync(dirname(config.path), { recursive: true });
   const sqlite = new SqliteDatabase(config.path);
