@@ -152,8 +152,10 @@ describe('bunker network profiles', () => {
     // A name the guest resolved is on its flows.
     await sh(bunker.id, 'timeout 5 wget -q -O /dev/null http://api.example.test/');
     await call('DELETE', `/bunkers/${bunker.id}`); // its last flows are written as it ends
-    const named = (await call('GET', `/bunkers/${bunker.id}/egress-audit?limit=200`)).data.filter((f: any) => f.dport === 80 && f.dst === '198.51.100.10');
-    expect(named).toEqual([expect.objectContaining({ dns_name: 'api.example.test' })]);
+    const audit = (await call('GET', `/bunkers/${bunker.id}/egress-audit?limit=200`)).data as any[];
+    expect(audit.filter((f) => f.dport === 80 && f.dst === '198.51.100.10')).toEqual([expect.objectContaining({ dns_name: 'api.example.test' })]);
+    // The query itself is on the record too: names can carry data out.
+    expect(audit).toEqual(expect.arrayContaining([expect.objectContaining({ protocol: 'dns', dns_name: 'api.example.test (type 1)', verdict: 'allowed' })]));
     expect((await call('PUT', '/v1/modules/scaibunker/config', { egress_audit: false })).status).toBe('ok');
   }, 90_000);
 
@@ -163,6 +165,9 @@ describe('bunker network profiles', () => {
     const lan = bridge.data as { id: string; worker_id: string };
     const transit = (extra: Record<string, unknown> = {}) => create({ network_profile: 'transit', interfaces: [{ if_name: 'lan0', bridge_name: 'lan', ...extra }] });
     const [a, b] = [await transit({ mac: '02:00:00:00:0a:01' }), await transit()];
+    // A MAC another live bunker has on the bridge would be a way past its spoof guard.
+    const twin = await call('POST', '/bunkers', { image: 'minimal', network_profile: 'transit', interfaces: [{ if_name: 'lan0', bridge_name: 'lan', mac: '02:00:00:00:0a:01' }] });
+    expect(twin.error).toMatchObject({ code: 'VALIDATION_ERROR', details: [{ field: 'interfaces[0].mac', message: expect.stringContaining('another live bunker') }] });
     expect((await call('GET', `/bunkers/${a.id}`)).data.interfaces).toEqual([{ if_name: 'lan0', bridge_id: lan.id, bridge_name: 'lan', mac: '02:00:00:00:0a:01', spoof_guard: true }]);
     const root = async (bunkerId: string, script: string) => {
       const answer = await call('POST', `/bunkers/${bunkerId}/exec`, { command: ['sh', '-c', script], user: 'root', timeout_s: 20 });
@@ -235,7 +240,12 @@ describe('bunker network profiles', () => {
 
   it('a worker killed mid-way leaves nothing behind: its restart adopts live bunkers’ networks and removes the rest', async () => {
     const kept = await create({ network_profile: 'unrestricted' });
-    const lost = await create({ network_profile: 'unrestricted', bandwidth_mbit: 50 });
+    // The lost one has a bandwidth cap (qdiscs) and a transit interface (a tap in its bridge's namespace).
+    const bridge = (await call('POST', '/bridges', { name: 'crash-lan' })).data as { id: string };
+    const lost = await create({ network_profile: 'transit', interfaces: [{ if_name: 'lan0', bridge_name: 'crash-lan' }], bandwidth_mbit: 50 });
+    const bridgeNetns = (await listNetns('sbbr-')).find((name) => name.endsWith(bridge.id))!;
+    const bridgeTaps = async () => (await runIn(bridgeNetns, 'ip', ['-o', 'link', 'show'])).stdout.match(/\bt\d+x\d+\b/g) ?? [];
+    expect(await bridgeTaps()).toHaveLength(1);
     const ofThese = async () => (await workerNetns()).filter((name) => name.endsWith(kept.id) || name.endsWith(lost.id));
     expect(await ofThese()).toHaveLength(2);
     const lostVmm = daemon.bunkers.locate(lost.id).pid;
@@ -252,8 +262,10 @@ describe('bunker network profiles', () => {
     // The uplink holds the worker's one table, and nothing of the lost bunker's link.
     expect((await runIn(internet.uplinkNetns, 'nft', ['list', 'tables'])).stdout.trim()).toBe('table ip scaibunker_uplink');
     expect((await runIn(internet.uplinkNetns, 'ip', ['-o', 'link', 'show'])).stdout).not.toContain(`${lostDevice}@`);
+    expect(await bridgeTaps()).toEqual([]);
     expect((await sh(kept.id, 'timeout 5 wget -q -O - http://198.51.100.11/')).stdout).toContain('hello from 198.51.100.11');
     await call('DELETE', `/bunkers/${kept.id}`);
     expect(await ofThese()).toEqual([]);
+    expect((await call('DELETE', `/bridges/${bridge.id}`)).status).toBe('ok');
   }, 120_000);
 });

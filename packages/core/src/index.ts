@@ -11,3 +11,4 @@ export * from './scheduling/placement.js';
 export * from './quotas/quota-policy.js';
 export * from './accounting/usage-ledger.js';
 export * from './network/allowlist.js';
+export * from './network/mac.js';

@@ -40,7 +40,7 @@
 #include <unistd.h>
 
 #define MAX_PATHS 64
-#define MAX_TAPS 8
+#define MAX_TAPS 9 /* eth0 and up to 8 transit interfaces */
 #define FIRST_TAP_FD 10
 
 enum bind_kind { BIND_RO, BIND_RW, BIND_DEV };

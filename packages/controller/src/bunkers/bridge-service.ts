@@ -21,6 +21,7 @@ export class BridgeService {
     const worker = await this.repos.workers.get(workerId);
     if (!worker) throw new ScaiError('VALIDATION_ERROR', 'No such worker.', { details: [{ field: 'worker_id', message: 'no such worker' }] });
     if (worker.session_id === null) throw new ScaiError('WORKER_UNAVAILABLE', `Worker ${worker.id} is offline.`);
+    if (worker.network_ready === 0) throw new ScaiError('NO_SUITABLE_WORKER', `Worker ${worker.id} has no bunker networking set up.`);
     if ((await this.repos.bridges.byNames(actor.tenantId, [body.name])).length > 0) {
       throw new ScaiError('CONFLICT', `This tenant has a bridge named "${body.name}".`, { details: [{ field: 'name', message: 'already taken in this tenant' }] });
     }
@@ -37,7 +38,7 @@ export class BridgeService {
 
   /** The online, accepting worker with the most free memory: where a bridge's bunkers will have room. */
   private async roomiestWorker(): Promise<string | undefined> {
-    const workers = await this.repos.workers.accepting();
+    const workers = (await this.repos.workers.accepting()).filter((w) => w.network_ready !== 0);
     const usage = await this.repos.workers.usage(workers.map((w) => w.id));
     const free = (w: (typeof workers)[number]) => w.memory_mb - (usage.get(w.id)?.memoryMb ?? 0);
     return workers.reduce<(typeof workers)[number] | undefined>((best, w) => (!best || free(w) > free(best) ? w : best), undefined)?.id;

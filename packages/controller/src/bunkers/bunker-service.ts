@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ScaiError, type Bunker, type BunkerInterface, type BunkerNetwork, type BunkerNetworkLaunch, type EgressFlow, type CreateBunkerBody, type ExecBody, type ExecResult, type PermissionKey } from '@scaibunker/contracts';
-import { checkAllowlist, LIFECYCLE_DEFAULTS, newId, usageOf, type Actor, type BunkerStatus, type LifecycleMode, type QuotaCaps, type QuotaRefusal } from '@scaibunker/core';
+import { checkAllowlist, isUnicastMac, LIFECYCLE_DEFAULTS, newId, randomMac, usageOf, type Actor, type BunkerStatus, type LifecycleMode, type QuotaCaps, type QuotaRefusal } from '@scaibunker/core';
 import type { BunkerFilter, BunkerRow, PageOptions, Repositories, TenantScope } from '@scaibunker/db';
 import type { ObjectStore } from '@scaibunker/storage';
 import { toExecRequest, type ExecRequest, type WorkerGateway } from './worker-gateway.js';
@@ -123,6 +122,8 @@ export class BunkerService {
    */
   private async transitInterfaces(actor: Actor, asked: NonNullable<CreateBunkerBody['interfaces']>): Promise<{ interfaces: BunkerInterface[]; workerId: string }> {
     const bridges = await this.repos.bridges.byNames(actor.tenantId, asked.map((i) => i.bridge_name));
+    // A MAC another live bunker has on the same bridge would be a way past its spoof guard.
+    const taken = await this.repos.bridges.macsInUse(bridges.map((b) => b.id));
     const details: { field: string; message: string }[] = [];
     const names = new Set<string>();
     const macs = new Set<string>();
@@ -131,6 +132,9 @@ export class BunkerService {
       if (i.if_name === 'eth0' || i.if_name === 'lo') details.push({ field: `interfaces[${index}].if_name`, message: 'eth0 and lo are the guest’s own' });
       if (names.has(i.if_name)) details.push({ field: `interfaces[${index}].if_name`, message: 'used by another interface' });
       if (i.mac && macs.has(i.mac)) details.push({ field: `interfaces[${index}].mac`, message: 'used by another interface' });
+      if (i.mac && !isUnicastMac(i.mac)) details.push({ field: `interfaces[${index}].mac`, message: 'a unicast MAC (its first byte even)' });
+      const bridge = bridges.find((b) => b.name === i.bridge_name);
+      if (i.mac && bridge && taken.get(bridge.id)?.has(i.mac)) details.push({ field: `interfaces[${index}].mac`, message: 'another live bunker has it on this bridge' });
       names.add(i.if_name);
       if (i.mac) macs.add(i.mac);
     });
@@ -411,13 +415,6 @@ const FIELD_OF_RESOURCE: Record<QuotaRefusal['resource'], string> = {
 
 function isTenantAdmin(actor: Actor): boolean {
   return actor.role === 'super_admin' || actor.role === 'partner_admin' || actor.role === 'tenant_admin';
-}
-
-/** A locally administered unicast MAC (02:…), for an interface given none. */
-function randomMac(): string {
-  const bytes = randomBytes(6);
-  bytes[0] = 0x02;
-  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
 function encodeAuditCursor(position: { key: string; line: number }): string {

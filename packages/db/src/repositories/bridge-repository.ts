@@ -44,6 +44,18 @@ export class BridgeRepository {
     return rows.filter((row) => (JSON.parse(row.interfaces ?? '[]') as { bridge_id: string }[]).some((i) => i.bridge_id === bridge.id)).map((row) => row.id);
   }
 
+  /** The MACs live bunkers have on each of these bridges. */
+  async macsInUse(bridgeIds: readonly string[]): Promise<Map<string, Set<string>>> {
+    const inUse = new Map<string, Set<string>>(bridgeIds.map((id) => [id, new Set<string>()]));
+    if (bridgeIds.length === 0) return inUse;
+    const rows = await this.db.selectFrom('bunkers').select('interfaces')
+      .where('network_profile', '=', 'transit').where('status', 'in', RESOURCE_HOLDING_STATUSES).execute();
+    for (const row of rows) {
+      for (const i of JSON.parse(row.interfaces ?? '[]') as { bridge_id: string; mac: string }[]) inUse.get(i.bridge_id)?.add(i.mac);
+    }
+    return inUse;
+  }
+
   async delete(id: string): Promise<void> {
     await this.db.deleteFrom('bridges').where('id', '=', id).execute();
   }

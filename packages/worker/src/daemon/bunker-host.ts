@@ -177,8 +177,11 @@ export class BunkerHost {
     this.vms.delete(bunkerId);
     this.processes.delete(bunkerId);
     this.shells.delete(bunkerId);
-    await vm.stop();
-    await this.networks?.detach(bunkerId);
+    try {
+      await vm.stop();
+    } finally {
+      await this.networks?.detach(bunkerId);
+    }
   }
 
   /** A running networked bunker's addresses and refusals. */

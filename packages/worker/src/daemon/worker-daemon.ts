@@ -144,7 +144,8 @@ export class WorkerDaemon {
         gpuCount: 0, gpuType: null,
         version: this.options.version,
         accelerator: this.options.runtime.accelerator.accelerator,
-        network: this.options.networks !== undefined,
+        // Firecracker opens no taps of ours yet: its bunkers stay isolated (see firecracker-driver.ts).
+        network: this.options.networks !== undefined && this.options.runtime.vmm === 'qemu',
         images: Object.fromEntries(images.map((image) => [image.name, 'ready'])),
         bunkers: this.bunkers.ids(),
       });

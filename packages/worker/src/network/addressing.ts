@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-
 /**
  * Every networked bunker on a worker has a slot; the slot gives it two /30 subnets:
  * - guest side, inside its namespace: the tap's address (the guest's gateway and resolver)
@@ -29,11 +27,4 @@ export function slotAddresses(slot: number): SlotAddresses {
   const base = slot * 4;
   const at = (second: number, host: number) => `100.${second}.${(base >> 8) & 0xff}.${(base & 0xff) + host}`;
   return { gateway: at(96, 1), guest: at(96, 2), linkUplink: at(97, 1), linkBunker: at(97, 2), uplinkDevice: `sbv${slot}`, prefix: 30 };
-}
-
-/** A fresh locally administered unicast MAC address (02:xx:…), one per NIC: clones never share one. */
-export function randomMac(): string {
-  const bytes = randomBytes(6);
-  bytes[0] = 0x02;
-  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }

@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ScaiError, type BunkerNetworkLaunch } from '@scaibunker/contracts';
-import { MAX_SLOTS, randomMac, slotAddresses, type SlotAddresses } from './addressing.js';
-import { addNetns, deleteNetns, ipBatch, listNetns, loadRuleset, netnsPath, netnsTag, runIn } from './netns.js';
+import { randomMac } from '@scaibunker/core';
+import { MAX_SLOTS, slotAddresses, type SlotAddresses } from './addressing.js';
+import { addNetns, deleteNetns, ipBatch, killStrays, listNetns, loadRuleset, netnsPath, netnsTag, runIn } from './netns.js';
 import { bandwidthQdiscs, BRIDGE_DEVICE, bridgeRuleset, bunkerRuleset, GUEST_DEVICE, LINK_DEVICE, uplinkRuleset } from './rulesets.js';
 import { runCommand } from '../host/run-command.js';
 import type { ObjectStore } from '@scaibunker/storage';
@@ -13,6 +11,7 @@ import { DenyLogReader, type ConnectionDenial } from './deny-log.js';
 import { AUDIT_SYSCTLS, AuditBatches, FlowAuditor } from './flow-audit.js';
 import type { InterceptorCommand, InterceptorReport } from './dns-interceptor-process.js';
 import type { InterceptPolicy } from './dns-interceptor.js';
+import { ResolverProcess } from './resolver-process.js';
 
 /**
  * What the `registry` profile reaches by default (worker configuration:
@@ -73,6 +72,8 @@ export interface BunkerNetworkOptions {
   auditFlushMs?: number | undefined;
   /** Told when a batch cannot be written. */
   onAuditError?: ((bunkerId: string, error: unknown) => void) | undefined;
+  /** What the worker should log (its resolver restarting, say). */
+  log?: ((message: string) => void) | undefined;
 }
 
 /** Names a bunker's guest resolved, per address, kept for its egress audit (the last ones). */
@@ -123,8 +124,7 @@ interface BunkerActivity {
 export class BunkerNetworks {
   private readonly records = new Map<string, SlotRecord>();
   private readonly activity = new Map<string, BunkerActivity>();
-  private resolver: ChildProcess | undefined;
-  private closed = false;
+  private resolver: ResolverProcess | undefined;
   /** Namespaces of this worker are `sb-<tag>-<bunker id>` and `sbbr-<tag>-<bridge id>`: several workers may share a host. */
   private readonly prefix: string;
   private readonly bridgePrefix: string;
@@ -176,14 +176,26 @@ export class BunkerNetworks {
     await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
     await runIn(options.uplinkNetns, 'sh', ['-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
     await loadRuleset(options.uplinkNetns, uplinkRuleset(networks.dnsPort));
-    await networks.startResolver();
-    for (const file of await readdir(options.stateDir)) {
-      if (!file.endsWith('.json')) continue;
-      const record = await readFile(join(options.stateDir, file), 'utf8').then((text) => JSON.parse(text) as SlotRecord, () => undefined);
-      if (!record?.policy) continue;
-      const bunkerId = file.slice(0, -'.json'.length);
-      networks.records.set(bunkerId, record);
-      networks.watch(networks.describe(bunkerId, record), record.policy);
+    networks.resolver = new ResolverProcess({
+      netns: options.uplinkNetns, port: networks.dnsPort, upstream: options.dnsUpstream,
+      onReport: (report) => networks.onResolverReport(report),
+      // A restarted resolver knows nothing: every bunker's policy again.
+      onStarted: () => { for (const [bunkerId, record] of networks.records) networks.tellResolver(networks.describe(bunkerId, record), record.policy); },
+      log: (message) => options.log?.(message),
+    });
+    await networks.resolver.start();
+    try {
+      for (const file of await readdir(options.stateDir)) {
+        if (!file.endsWith('.json')) continue;
+        const record = await readFile(join(options.stateDir, file), 'utf8').then((text) => JSON.parse(text) as SlotRecord, () => undefined);
+        if (record?.policy) networks.records.set(file.slice(0, -'.json'.length), record);
+      }
+      // The previous process's readers and listeners, if it was killed, before this one's start.
+      await killStrays([...networks.records.keys()].map((bunkerId) => networks.netnsOf(bunkerId)), ['tcpdump', 'conntrack']);
+      for (const [bunkerId, record] of networks.records) networks.watch(networks.describe(bunkerId, record), record.policy);
+    } catch (error) {
+      await networks.close();
+      throw error;
     }
     return networks;
   }
@@ -193,8 +205,7 @@ export class BunkerNetworks {
    * bunkers' namespaces stay, for the next process.
    */
   async close(): Promise<void> {
-    this.closed = true;
-    this.resolver?.kill('SIGTERM');
+    this.resolver?.close();
     const activities = [...this.activity.values()];
     this.activity.clear();
     await Promise.all(activities.map(async (activity) => {
@@ -207,36 +218,9 @@ export class BunkerNetworks {
     return this.options.dnsPort ?? DEFAULT_DNS_PORT;
   }
 
-  /** Starts the resolver process in the uplink namespace; resolves once it listens. */
-  private async startResolver(): Promise<void> {
-    const script = resolverScript();
-    const config = JSON.stringify({ host: '0.0.0.0', port: this.dnsPort, upstream: this.options.dnsUpstream });
-    const uplink = this.options.uplinkNetns;
-    const child = uplink
-      ? spawn('ip', ['netns', 'exec', uplink, process.execPath, script, config], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-      : spawn(process.execPath, [script, config], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.resolver = child;
-    child.on('message', (report: InterceptorReport) => this.onResolverReport(report));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ScaiError('INTERNAL', 'The worker’s resolver did not start listening within 10 s.')), 10_000);
-      child.once('exit', (code) => { clearTimeout(timer); reject(new ScaiError('INTERNAL', `The worker’s resolver exited with ${code} at start.`)); });
-      child.on('message', (report: InterceptorReport) => { if (report.op === 'listening') { clearTimeout(timer); resolve(); } });
-    });
-    child.on('exit', (code) => {
-      if (this.closed) return;
-      // Guests would lose DNS: start it again, with every bunker's policy.
-      this.resolver = undefined;
-      setTimeout(() => {
-        void this.startResolver().then(() => {
-          for (const [bunkerId, record] of this.records) this.tellResolver(this.describe(bunkerId, record), record.policy);
-        }, () => undefined);
-      }, 500).unref();
-      void code;
-    });
-  }
-
   private onResolverReport(report: InterceptorReport): void {
     if (report.op === 'denied') this.noteDenial(report.bunkerId, { kind: 'dns', at: report.at, name: report.name, type: report.type });
+    if (report.op === 'queried') this.activity.get(report.bunkerId)?.auditor?.query(report.at, report.name, report.type, report.verdict);
     if (report.op === 'resolved') {
       const names = this.activity.get(report.bunkerId)?.names;
       if (!names) return;
@@ -279,11 +263,11 @@ export class BunkerNetworks {
     const activity: BunkerActivity = { denied: { names: 0, connections: 0 }, recent: [], names: new Map() };
     this.activity.set(network.bunkerId, activity);
     const store = this.options.auditStore;
-    if (policy.egressAudit && store) {
+    if (this.audited(policy) && store) {
       const batches = new AuditBatches(network.bunkerId, store, {
         flushMs: this.options.auditFlushMs ?? 5000, maxRecords: 500, onError: (error) => this.options.onAuditError?.(network.bunkerId, error),
       });
-      activity.auditor = new FlowAuditor(network.bunkerId, network.netns, network.addresses.guest, batches, (address) => activity.names.get(address));
+      activity.auditor = new FlowAuditor(network.bunkerId, network.netns, network.addresses.guest, network.addresses.gateway, batches, (address) => activity.names.get(address));
     }
     if (filtered || activity.auditor) activity.denyLog = new DenyLogReader(network.netns, (denial) => this.noteDenial(network.bunkerId, { kind: 'connection', ...denial }));
     this.tellResolver(network, policy);
@@ -299,15 +283,15 @@ export class BunkerNetworks {
     this.sendToResolver(command);
   }
 
-  /** A resolver being restarted misses nothing: it is told every policy when it is back. */
   private sendToResolver(command: InterceptorCommand): void {
-    if (this.resolver?.connected) this.resolver.send(command, () => undefined);
+    this.resolver?.send(command);
   }
 
   private interceptPolicy(bunkerId: string, policy: BunkerNetworkLaunch): InterceptPolicy {
-    if (policy.profile === 'registry') return { bunkerId, mode: 'filtered', entries: [...(this.options.registries ?? DEFAULT_REGISTRIES)] };
-    if (policy.profile === 'allowlisted') return { bunkerId, mode: 'filtered', entries: policy.allowlist ?? [] };
-    return { bunkerId, mode: 'open', entries: [] };
+    const audit = this.audited(policy);
+    if (policy.profile === 'registry') return { bunkerId, mode: 'filtered', entries: [...(this.options.registries ?? DEFAULT_REGISTRIES)], audit };
+    if (policy.profile === 'allowlisted') return { bunkerId, mode: 'filtered', entries: policy.allowlist ?? [], audit };
+    return { bunkerId, mode: 'open', entries: [], audit };
   }
 
   /**
@@ -374,7 +358,9 @@ export class BunkerNetworks {
       if (policy.bandwidthMbit) await runCommand('tc', ['-n', network.netns, '-batch', '-'], { input: bandwidthQdiscs(policy.bandwidthMbit) });
       for (const [i, nic] of (policy.interfaces ?? []).entries()) {
         const bridge = this.bridgeNetns(nic.bridgeId);
-        if (!(await listNetns(bridge)).includes(bridge)) throw new ScaiError('NOT_FOUND', `Bridge ${nic.bridgeId} is not on this worker.`);
+        // The controller placed the bunker here because its bridge is: one lost to a host reboot
+        // (namespaces live in /run) is made again, empty, as it was.
+        await this.createBridge(nic.bridgeId);
         const tap = BunkerNetworks.transitTap(record.slot, i + 1);
         await ipBatch(bridge, [`tuntap add dev ${tap} mode tap`, `link set ${tap} master ${BRIDGE_DEVICE}`, `link set ${tap} up`]);
         if (nic.spoofGuard) await runIn(bridge, 'nft', ['-f', '-'], `add element bridge scaibunker guarded { "${tap}" }\nadd element bridge scaibunker own { "${tap}" . ${nic.mac} }\n`);
@@ -439,15 +425,6 @@ export class BunkerNetworks {
     for (let slot = 0; slot < MAX_SLOTS; slot++) if (!used.has(slot)) return slot;
     throw new ScaiError('WORKER_UNAVAILABLE', `This worker has no network slot left (${MAX_SLOTS} in use).`);
   }
-}
-
-/**
- * The resolver's entry point: beside this module in a build; the test runner loads the
- * TypeScript sources, whose build (`npm test` runs `tsc -b` first) is under dist/.
- */
-function resolverScript(): string {
-  const here = fileURLToPath(new URL('./dns-interceptor-process.js', import.meta.url));
-  return existsSync(here) ? here : here.replace('/src/network/', '/dist/network/');
 }
 
 /** Parses `address[:port]` of a resolver (IPv4). */

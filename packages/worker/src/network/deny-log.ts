@@ -33,7 +33,8 @@ export class DenyLogReader {
   private readonly child: ChildProcess;
 
   constructor(netns: string, onDenial: (denial: ConnectionDenial) => void) {
-    this.child = spawn('ip', ['netns', 'exec', netns, 'tcpdump', '-i', `nflog:${DENY_LOG_GROUP}`, '-tt', '-nn', '-q', '-l', '-Z', 'root'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // tcpdump parses guest-made packets: it drops root once nflog is open (its default).
+    this.child = spawn('ip', ['netns', 'exec', netns, 'tcpdump', '-i', `nflog:${DENY_LOG_GROUP}`, '-tt', '-nn', '-q', '-l'], { stdio: ['ignore', 'pipe', 'ignore'] });
     this.child.on('error', () => undefined);
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       const denial = parseDenialLine(line);

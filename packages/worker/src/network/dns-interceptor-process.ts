@@ -18,7 +18,8 @@ export type InterceptorCommand =
 export type InterceptorReport =
   | { op: 'listening'; port: number }
   | { op: 'denied'; bunkerId: string; name: string; type: number; at: string }
-  | { op: 'resolved'; bunkerId: string; name: string; addresses: { address: string; ttl: number }[] };
+  | { op: 'resolved'; bunkerId: string; name: string; addresses: { address: string; ttl: number }[] }
+  | { op: 'queried'; bunkerId: string; name: string; type: number; verdict: 'allowed' | 'denied'; at: string };
 
 const config = JSON.parse(process.argv[2] ?? '{}') as { host: string; port: number; upstream: { address: string; port: number } };
 const report = (message: InterceptorReport) => process.send?.(message);
@@ -36,6 +37,7 @@ const interceptor = new DnsInterceptor({
     },
     denied: (policy, name, type) => report({ op: 'denied', bunkerId: policy.bunkerId, name, type, at: new Date().toISOString() }),
     resolved: (policy, name, addresses) => report({ op: 'resolved', bunkerId: policy.bunkerId, name, addresses }),
+    queried: (policy, name, type, verdict) => report({ op: 'queried', bunkerId: policy.bunkerId, name, type, verdict, at: new Date().toISOString() }),
   },
 });
 

@@ -10,6 +10,8 @@ export interface InterceptPolicy {
   mode: 'open' | 'filtered';
   /** Normalised allowlist entries (see core/network/allowlist.ts). */
   entries: string[];
+  /** Every query is reported (`queried`), for the egress audit: names can carry data too. */
+  audit?: boolean | undefined;
 }
 
 /** A resolved address and how long it may be used. */
@@ -22,13 +24,15 @@ export interface ResolvedAddress {
 export interface InterceptorHooks {
   /**
    * Called with the A records of an allowed name's answer, in `filtered` mode, before the
-   * guest gets the answer: when it resolves, the bunker may connect to them (see nft-set.ts).
+   * guest gets the answer: when it resolves, the bunker may connect to them (see allowed-sets.ts).
    */
   allow(policy: InterceptPolicy, addresses: ResolvedAddress[]): Promise<void>;
   /** A name refused with NXDOMAIN. */
   denied(policy: InterceptPolicy, name: string, type: number): void;
   /** A name resolved (for the egress audit's names). */
   resolved(policy: InterceptPolicy, name: string, addresses: ResolvedAddress[]): void;
+  /** Every query of an audited bunker, answered or refused. */
+  queried(policy: InterceptPolicy, name: string, type: number, verdict: 'allowed' | 'denied'): void;
 }
 
 export interface DnsInterceptorOptions {
@@ -43,6 +47,20 @@ export interface DnsInterceptorOptions {
 
 /** DNS messages over TCP are at most 64 KiB; more than a few in flight per connection is abuse. */
 const TCP_MAX_PENDING = 16;
+/**
+ * What one bunker may ask of the worker's resolver, which all its bunkers share: queries in
+ * flight upstream, queries per second (a bucket refilled at this rate, as deep), and TCP
+ * connections. Beyond them its queries are dropped (a guest retries); other bunkers' go on.
+ */
+const PER_SOURCE = { inFlight: 32, perSecond: 100, tcpConnections: 8 };
+
+/** A bunker's share of the resolver, by source address. */
+interface SourceLoad {
+  inFlight: number;
+  tokens: number;
+  refilledAt: number;
+  tcp: number;
+}
 
 /**
  * The only resolver a networked guest has: its queries to its gateway are redirected here by
@@ -56,7 +74,8 @@ export class DnsInterceptor {
   private udp: UdpSocket | undefined;
   private tcp: Server | undefined;
   private readonly connections = new Set<Socket>();
-  readonly stats = { queries: 0, refused: 0, failed: 0 };
+  private readonly load = new Map<string, SourceLoad>();
+  readonly stats = { queries: 0, refused: 0, failed: 0, dropped: 0 };
 
   constructor(private readonly options: DnsInterceptorOptions) {}
 
@@ -64,6 +83,7 @@ export class DnsInterceptor {
     const udp = createSocket('udp4');
     this.udp = udp;
     udp.on('message', (message, from) => {
+      if (!this.admit(from.address)) return;
       void this.answer(message, from.address).then((reply) => { if (reply) udp.send(reply, from.port, from.address); });
     });
     await new Promise<void>((resolve, reject) => {
@@ -88,6 +108,26 @@ export class DnsInterceptor {
 
   forget(source: string): void {
     this.policies.delete(source);
+    this.load.delete(source);
+  }
+
+  /** Takes one query of `source`'s share, or answers false when it is spent. */
+  private admit(source: string): boolean {
+    const now = Date.now();
+    let load = this.load.get(source);
+    if (!load) {
+      if (!this.policies.has(source)) return true; // answered REFUSED at once, costs nothing
+      load = { inFlight: 0, tokens: PER_SOURCE.perSecond, refilledAt: now, tcp: 0 };
+      this.load.set(source, load);
+    }
+    load.tokens = Math.min(PER_SOURCE.perSecond, load.tokens + ((now - load.refilledAt) / 1000) * PER_SOURCE.perSecond);
+    load.refilledAt = now;
+    if (load.tokens < 1 || load.inFlight >= PER_SOURCE.inFlight) {
+      this.stats.dropped++;
+      return false;
+    }
+    load.tokens -= 1;
+    return true;
   }
 
   close(): void {
@@ -119,14 +159,20 @@ export class DnsInterceptor {
     if (policy.mode === 'filtered' && !allowlistMatches(question.name, policy.entries)) {
       this.stats.refused++;
       this.options.hooks.denied(policy, question.name, question.type);
+      if (policy.audit) this.options.hooks.queried(policy, question.name, question.type, 'denied');
       return refusal(message, question, RCODE.NXDOMAIN);
     }
+    if (policy.audit) this.options.hooks.queried(policy, question.name, question.type, 'allowed');
+    const load = this.load.get(source);
     let reply: Buffer;
     try {
+      if (load) load.inFlight++;
       reply = await this.forward(message);
     } catch {
       this.stats.failed++;
       return refusal(message, question, RCODE.SERVFAIL);
+    } finally {
+      if (load) load.inFlight--;
     }
     let addresses: ResolvedAddress[] = [];
     try {
@@ -171,8 +217,18 @@ export class DnsInterceptor {
 
   /** DNS over TCP (RFC 7766): two-byte length prefixes; answered in order. */
   private serveTcp(socket: Socket): void {
+    const source = socket.remoteAddress?.replace(/^::ffff:/, '') ?? '';
+    const load = this.load.get(source);
+    if (load && load.tcp >= PER_SOURCE.tcpConnections) {
+      socket.destroy();
+      return;
+    }
+    if (load) load.tcp++;
     this.connections.add(socket);
-    socket.on('close', () => this.connections.delete(socket));
+    socket.on('close', () => {
+      this.connections.delete(socket);
+      if (load) load.tcp--;
+    });
     socket.on('error', () => undefined);
     socket.setTimeout(10_000, () => socket.destroy());
     let buffered = Buffer.alloc(0);
@@ -183,11 +239,11 @@ export class DnsInterceptor {
       while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
         const message = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
         buffered = buffered.subarray(2 + message.length);
-        if (++pending > TCP_MAX_PENDING) {
+        if (++pending > TCP_MAX_PENDING || !this.admit(source)) {
           socket.destroy();
           return;
         }
-        const reply = this.answer(Buffer.from(message), socket.remoteAddress?.replace(/^::ffff:/, '') ?? '');
+        const reply = this.answer(Buffer.from(message), source);
         chain = chain.then(async () => {
           const bytes = await reply;
           pending--;

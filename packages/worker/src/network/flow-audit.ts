@@ -118,9 +118,15 @@ export class AuditBatches {
 /** The conntrack settings an audited bunker's namespace needs: byte counters, and closed TCP flows reported within seconds. */
 export const AUDIT_SYSCTLS = [
   'echo 1 > /proc/sys/net/netfilter/nf_conntrack_acct',
-  ...['time_wait', 'close', 'last_ack', 'fin_wait', 'close_wait'].map((state) => `echo 2 > /proc/sys/net/netfilter/nf_conntrack_tcp_timeout_${state}`),
+  // Only the states after both sides closed: a half-closed flow may still carry data for long.
+  ...['time_wait', 'close'].map((state) => `echo 2 > /proc/sys/net/netfilter/nf_conntrack_tcp_timeout_${state}`),
   'echo 10 > /proc/sys/net/netfilter/nf_conntrack_udp_timeout',
 ].join(' && ');
+
+/** Finished flows deleted at once, and how many may wait for that. */
+const PARALLEL_ENDS = 4;
+const MAX_OPEN_FLOWS = 65_536;
+const MAX_QUEUED_ENDS = 1000;
 
 /** TCP states after which a flow carries nothing more (but its entry lingers until the kernel's next sweep). */
 const CLOSED_TCP_STATES = new Set(['TIME_WAIT', 'CLOSE']);
@@ -135,25 +141,44 @@ const CLOSED_TCP_STATES = new Set(['TIME_WAIT', 'CLOSE']);
 export class FlowAuditor {
   private readonly child: ChildProcess;
   private readonly started = new Map<string, string>();
+  private readonly ending: string[][] = [];
+  private deleting = 0;
+  /** Numbering the records that have no conntrack id (with the worker's pid: unique across its restarts). */
+  private queries = 0;
+  private refusals = 0;
   private readonly exited: Promise<void>;
 
   constructor(
     private readonly bunkerId: string,
     private readonly netns: string,
     private readonly guestAddress: string,
+    /** The guest's gateway, its resolver. */
+    private readonly resolverAddress: string,
     private readonly batches: AuditBatches,
     private readonly nameOf: (address: string) => string | undefined,
   ) {
-    this.child = spawn('ip', ['netns', 'exec', netns, 'conntrack', '-E', '-e', 'NEW,UPDATE,DESTROY', '-o', 'timestamp,extended,id'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // A large socket buffer: a burst of flows must not overflow it (the kernel would drop events).
+    this.child = spawn('ip', ['netns', 'exec', netns, 'conntrack', '-E', '-e', 'NEW,UPDATE,DESTROY', '-o', 'timestamp,extended,id', '--buffer-size', String(8 * 1024 * 1024)], { stdio: ['ignore', 'pipe', 'ignore'] });
     this.child.on('error', () => undefined);
     this.exited = new Promise((resolve) => this.child.once('close', () => resolve()));
     createInterface({ input: this.child.stdout! }).on('line', (line) => this.onEvent(parseConntrackEvent(line)));
   }
 
+  /**
+   * A name the guest asked the worker's resolver, recorded as a `dns` flow to its gateway:
+   * names can carry data out as well as connections can.
+   */
+  query(at: string, name: string, type: number, verdict: 'allowed' | 'denied'): void {
+    this.batches.add({
+      bunker_id: this.bunkerId, flow_id: `dns-${process.pid}-${++this.queries}`, start: at, end: at, protocol: 'dns', src: this.guestAddress, sport: null,
+      dst: this.resolverAddress, dport: 53, bytes_out: 0, bytes_in: 0, packets_out: 0, packets_in: 0, dns_name: `${name} (type ${type})`, verdict,
+    });
+  }
+
   /** A refused attempt (from the deny log), recorded as a flow that never started. */
   denied(at: string, protocol: string, dst: string, dport: number | undefined): void {
     this.batches.add({
-      bunker_id: this.bunkerId, flow_id: `denied-${Date.parse(at)}-${dst}`, start: at, end: at, protocol, src: this.guestAddress, sport: null, dst,
+      bunker_id: this.bunkerId, flow_id: `denied-${process.pid}-${++this.refusals}`, start: at, end: at, protocol, src: this.guestAddress, sport: null, dst,
       dport: dport ?? null, bytes_out: 0, bytes_in: 0, packets_out: 0, packets_in: 0, dns_name: this.nameOf(dst) ?? null, verdict: 'denied',
     });
   }
@@ -163,6 +188,8 @@ export class FlowAuditor {
     if (!event || event.src !== this.guestAddress) return;
     if (event.type === 'NEW') {
       this.started.set(event.id, event.at);
+      // Flows whose end was never seen (events lost) must not pile up: the oldest go.
+      if (this.started.size > MAX_OPEN_FLOWS) this.started.delete(this.started.keys().next().value!);
       return;
     }
     if (event.type === 'UPDATE') {
@@ -179,10 +206,23 @@ export class FlowAuditor {
     });
   }
 
-  /** Deletes a finished flow's entry: its DESTROY event (with the counters) follows. */
+  /**
+   * Deletes a finished flow's entry: its DESTROY event (with the counters) follows. A few at a
+   * time: past the queue's bound a flow waits for the kernel's own sweep instead.
+   */
   private end(event: ConntrackEvent): void {
-    const tuple = ['-p', event.protocol, '-s', event.src, '-d', event.dst, ...(event.sport === null ? [] : ['--sport', String(event.sport)]), ...(event.dport === null ? [] : ['--dport', String(event.dport)])];
-    void runIn(this.netns, 'conntrack', ['-D', ...tuple]).catch(() => undefined); // gone already: its DESTROY came anyway
+    if (this.ending.length >= MAX_QUEUED_ENDS) return;
+    this.ending.push(['-D', '-p', event.protocol, '-s', event.src, '-d', event.dst, ...(event.sport === null ? [] : ['--sport', String(event.sport)]), ...(event.dport === null ? [] : ['--dport', String(event.dport)])]);
+    this.drainEnds();
+  }
+
+  private drainEnds(): void {
+    while (this.deleting < PARALLEL_ENDS && this.ending.length > 0) {
+      const args = this.ending.shift()!;
+      this.deleting++;
+      // Gone already is fine: its DESTROY came anyway.
+      void runIn(this.netns, 'conntrack', args).catch(() => undefined).finally(() => { this.deleting--; this.drainEnds(); });
+    }
   }
 
   /** The bunker ends: its open flows are ended (deleting their entries reports them) and everything is written. */

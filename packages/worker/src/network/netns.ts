@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommandError, runCommand, type CommandOutput } from '../host/run-command.js';
 
@@ -49,4 +49,29 @@ export function runIn(netns: string | undefined, file: string, args: readonly st
 /** Loads an nftables ruleset (one transaction: all of it applies, or none) inside `netns`. */
 export function loadRuleset(netns: string | undefined, ruleset: string): Promise<CommandOutput> {
   return runIn(netns, 'nft', ['-f', '-'], ruleset);
+}
+
+/**
+ * Kills the processes named `commands` (their /proc comm) that run inside any of these
+ * namespaces: what a killed worker's helpers (deny-log readers, conntrack listeners) left,
+ * which would otherwise hold their namespace's nflog group or outlive its bunker.
+ */
+export async function killStrays(netnsNames: readonly string[], commands: readonly string[]): Promise<number> {
+  const inodes = new Set((await Promise.all(netnsNames.map((name) => stat(netnsPath(name)).then((s) => `net:[${s.ino}]`, () => undefined)))).filter(Boolean));
+  if (inodes.size === 0) return 0;
+  let killed = 0;
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const ns = await readlink(`/proc/${pid}/ns/net`).catch(() => undefined);
+    if (!ns || !inodes.has(ns)) continue;
+    const comm = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim();
+    if (!commands.includes(comm)) continue;
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+      killed++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return killed;
 }

@@ -16,7 +16,7 @@ describe('nftables rulesets, loaded by the real nft in a namespace of this test'
       const listed = (await runIn(netns, 'nft', ['list', 'table', 'inet', 'scaibunker'])).stdout;
       expect(listed).toContain('dnat ip to 100.97.0.21:10053');
       expect(listed).toContain('ip daddr 100.96.0.21');
-      expect(listed).toContain('iifname "tap0" ip saddr != 100.96.0.22 goto deny');
+      expect(listed).toContain('iifname "tap0" ip saddr != 100.96.0.22 counter name "forged" drop');
       expect(listed.includes('ip daddr @allowed accept')).toBe(egress === 'filtered');
     }
   });

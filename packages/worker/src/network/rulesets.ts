@@ -3,6 +3,9 @@ import { LINK_NET, type SlotAddresses } from './addressing.js';
 /** The tap device (guest side) and the veth end (uplink side) inside every bunker's namespace. */
 export const GUEST_DEVICE = 'tap0';
 export const LINK_DEVICE = 'up0';
+/** Addresses a filtered bunker may hold allowed at once (a wildcard entry must not grow its set without end). */
+export const ALLOWED_SET_SIZE = 16384;
+
 /** The nflog group denied packets are copied to, inside each bunker's namespace (see deny-log.ts). */
 export const DENY_LOG_GROUP = 1;
 
@@ -18,9 +21,12 @@ export interface BunkerRulesetInput {
 /**
  * The nftables ruleset of one bunker's namespace, loaded in one transaction. It lives and
  * dies with the namespace: a crashed worker leaves nothing of it in the host's tables.
- * Whatever the profile, the guest sends only from its own address (a forged one would slip
- * past the egress audit), and never reaches the link network (other bunkers, the uplink
- * host) nor link-local addresses (cloud metadata services), except the resolver.
+ * Whatever the profile, the guest sends only from its own IPv4 address (a forged one would
+ * slip past the egress audit; it is dropped without a word, since a reject would be sent to
+ * the forged address), and never reaches the link network (other bunkers, the uplink host)
+ * nor link-local addresses (cloud metadata services), except the resolver. Refusals are
+ * copied to the deny log at a bounded rate, their first bytes only. Nothing in the namespace
+ * itself may send anywhere but to its guest: not even its VMM, should it ever be subverted.
  */
 export function bunkerRuleset({ addresses, dns, egress }: BunkerRulesetInput): string {
   const fromGuest = `iifname "${GUEST_DEVICE}" oifname "${LINK_DEVICE}"`;
@@ -28,8 +34,11 @@ export function bunkerRuleset({ addresses, dns, egress }: BunkerRulesetInput): s
   set allowed {
     type ipv4_addr
     flags timeout
+    size ${ALLOWED_SET_SIZE}
   }
   counter denied {
+  }
+  counter forged {
   }
   chain prerouting {
     type nat hook prerouting priority dstnat; policy accept;
@@ -41,7 +50,8 @@ export function bunkerRuleset({ addresses, dns, egress }: BunkerRulesetInput): s
   }
   chain forward {
     type filter hook forward priority filter; policy drop;
-    iifname "${GUEST_DEVICE}" ip saddr != ${addresses.guest} goto deny
+    iifname "${GUEST_DEVICE}" meta nfproto ipv6 counter name forged drop
+    iifname "${GUEST_DEVICE}" ip saddr != ${addresses.guest} counter name forged drop
     ct state established,related accept
     ct state invalid drop
     ${fromGuest} ip daddr ${dns.address} meta l4proto { tcp, udp } th dport ${dns.port} accept
@@ -51,7 +61,7 @@ export function bunkerRuleset({ addresses, dns, egress }: BunkerRulesetInput): s
   }
   chain deny {
     counter name denied
-    log prefix "deny " group ${DENY_LOG_GROUP}
+    limit rate 50/second burst 100 packets log prefix "deny " group ${DENY_LOG_GROUP} snaplen 64
     meta l4proto tcp reject with tcp reset
     reject with icmpx admin-prohibited
   }
@@ -60,6 +70,11 @@ export function bunkerRuleset({ addresses, dns, egress }: BunkerRulesetInput): s
     iifname "lo" accept
     ct state established,related accept
   }
+  chain output {
+    type filter hook output priority filter; policy drop;
+    oifname "lo" accept
+    oifname "${GUEST_DEVICE}" accept
+  }
 }
 `;
 }
@@ -67,7 +82,9 @@ export function bunkerRuleset({ addresses, dns, egress }: BunkerRulesetInput): s
 /**
  * The worker's one table in its uplink namespace, replaced whole (idempotent): bunkers'
  * traffic leaves masqueraded, never crosses from one bunker's link to another's, and reaches
- * the uplink host itself only at the resolver's port.
+ * the uplink host itself only at the resolver's port: any other local address is refused
+ * before the host's own DNAT rules (published container ports, node ports) could take it,
+ * and nothing a host rule redirected is forwarded for a bunker.
  */
 export function uplinkRuleset(dnsPort: number): string {
   return `table ip scaibunker_uplink {
@@ -78,9 +95,15 @@ table ip scaibunker_uplink {
     type nat hook postrouting priority srcnat; policy accept;
     ip saddr ${LINK_NET} oifname != "sbv*" masquerade
   }
+  chain guard {
+    type filter hook prerouting priority -150; policy accept;
+    iifname "sbv*" fib daddr type local meta l4proto { tcp, udp } th dport ${dnsPort} accept
+    iifname "sbv*" fib daddr type local drop
+  }
   chain forward {
     type filter hook forward priority filter; policy accept;
     iifname "sbv*" oifname "sbv*" drop
+    iifname "sbv*" ct status dnat drop
   }
   chain input {
     type filter hook input priority filter; policy accept;
