@@ -168,8 +168,8 @@ export class WorkerDaemon {
     peer.handle(LINK_CALLS.pauseBunker, (params) => this.bunkers.pause(bunkerIdOf(params)));
     peer.handle(LINK_CALLS.resumeBunker, (params) => this.bunkers.resume(bunkerIdOf(params)));
     peer.handle(LINK_CALLS.bunkerNetwork, (params) => this.bunkers.networkStatus(bunkerIdOf(params)));
-    peer.handle(LINK_CALLS.bridgeCreate, (params) => this.networksOrRefuse().createBridge(bridgeIdOf(params)));
-    peer.handle(LINK_CALLS.bridgeDelete, (params) => this.networksOrRefuse().deleteBridge(bridgeIdOf(params)));
+    peer.handle(LINK_CALLS.bridgeCreate, (params) => this.networksOrRefuse().bridges.create(bridgeIdOf(params)));
+    peer.handle(LINK_CALLS.bridgeDelete, (params) => this.networksOrRefuse().bridges.delete(bridgeIdOf(params)));
     peer.handle(LINK_CALLS.exec, (params) => this.bunkers.exec(bunkerIdOf(params), execOf(params)));
     peer.handle(LINK_CALLS.fileRead, async (params, ctx) => {
       const file = await this.bunkers.readFile(bunkerIdOf(params), pathOf(params));

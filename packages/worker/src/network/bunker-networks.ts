@@ -4,7 +4,8 @@ import { ScaiError, type BunkerNetworkLaunch } from '@scaibunker/contracts';
 import { randomMac } from '@scaibunker/core';
 import { MAX_SLOTS, slotAddresses, type SlotAddresses } from './addressing.js';
 import { addNetns, deleteNetns, ipBatch, killStrays, listNetns, loadRuleset, netnsPath, netnsTag, runIn } from './netns.js';
-import { bandwidthQdiscs, BRIDGE_DEVICE, bridgeRuleset, bunkerRuleset, GUEST_DEVICE, LINK_DEVICE, uplinkRuleset } from './rulesets.js';
+import { bandwidthQdiscs, bunkerRuleset, GUEST_DEVICE, LINK_DEVICE, uplinkRuleset } from './rulesets.js';
+import { TransitBridges, type TransitPort } from './transit-bridges.js';
 import { runCommand } from '../host/run-command.js';
 import type { ObjectStore } from '@scaibunker/storage';
 import { DenyLogReader, type ConnectionDenial } from './deny-log.js';
@@ -93,7 +94,7 @@ export interface AttachedNetwork {
   /** The guest's settings for the agent's `identity` (MAC, address, gateway, resolver). */
   guestConfig: string;
   /** Transit NICs: taps in their bridges' namespaces, and the guest's names for them (the agent's `NICS`). */
-  transit: { netnsPath: string; tap: string; mac: string }[];
+  transit: TransitPort[];
   transitConfig: string | undefined;
 }
 
@@ -127,44 +128,13 @@ export class BunkerNetworks {
   private resolver: ResolverProcess | undefined;
   /** Namespaces of this worker are `sb-<tag>-<bunker id>` and `sbbr-<tag>-<bridge id>`: several workers may share a host. */
   private readonly prefix: string;
-  private readonly bridgePrefix: string;
+  /** Transit bridges and the bunkers' ports on them. */
+  readonly bridges: TransitBridges;
 
   private constructor(private readonly options: BunkerNetworkOptions) {
     const tag = netnsTag(options.stateDir);
     this.prefix = `sb-${tag}-`;
-    this.bridgePrefix = `sbbr-${tag}-`;
-  }
-
-  /**
-   * Makes a transit bridge (idempotent): a namespace of its own holding the bridge, its
-   * spoof-guard table, and the taps of the bunkers attached to it. Bridges are the
-   * controller's to delete; they outlive worker restarts.
-   */
-  async createBridge(bridgeId: string): Promise<void> {
-    const netns = this.bridgeNetns(bridgeId);
-    if ((await listNetns(netns)).includes(netns)) return;
-    try {
-      await addNetns(netns);
-      await ipBatch(netns, ['link set lo up', `link add ${BRIDGE_DEVICE} type bridge`, `link set ${BRIDGE_DEVICE} up`]);
-      await loadRuleset(netns, bridgeRuleset());
-    } catch (error) {
-      await deleteNetns(netns);
-      throw error;
-    }
-  }
-
-  async deleteBridge(bridgeId: string): Promise<void> {
-    await deleteNetns(this.bridgeNetns(bridgeId));
-  }
-
-  private bridgeNetns(bridgeId: string): string {
-    if (!/^brg_[0-9a-z]{26}$/.test(bridgeId)) throw new ScaiError('VALIDATION_ERROR', `Not a bridge id: ${bridgeId.slice(0, 40)}.`);
-    return `${this.bridgePrefix}${bridgeId}`;
-  }
-
-  /** The tap of a bunker's transit interface `index` (1-based) in its bridge's namespace. */
-  private static transitTap(slot: number, index: number): string {
-    return `t${slot}x${index}`;
+    this.bridges = new TransitBridges(`sbbr-${tag}-`);
   }
 
   /**
@@ -306,14 +276,7 @@ export class BunkerNetworks {
     }
     for (const bunkerId of this.records.keys()) if (!keep.has(bunkerId)) stale.add(bunkerId);
     for (const bunkerId of stale) await this.detach(bunkerId);
-    // Taps in bridges whose bunker has no slot here any more (a crash between making and recording).
-    const liveSlots = new Set([...this.records.values()].map((r) => r.slot));
-    for (const bridge of await listNetns(this.bridgePrefix)) {
-      const links = (await runIn(bridge, 'ip', ['-o', 'link', 'show']).catch(() => ({ stdout: '' }))).stdout;
-      for (const match of links.matchAll(/^\d+: (t(\d+)x\d+)[@:]/gm)) {
-        if (!liveSlots.has(Number(match[2]))) await runIn(bridge, 'ip', ['link', 'delete', match[1]!]).catch(() => undefined);
-      }
-    }
+    await this.bridges.reconcile(new Set([...this.records.values()].map((r) => r.slot)));
     return [...stale];
   }
 
@@ -356,15 +319,7 @@ export class BunkerNetworks {
       // The conntrack settings exist in a namespace once its ruleset uses conntrack.
       await runIn(network.netns, 'sh', ['-c', `echo 1 > /proc/sys/net/ipv4/ip_forward && nft -f -${this.audited(policy) ? ` && ${AUDIT_SYSCTLS}` : ''}`], ruleset);
       if (policy.bandwidthMbit) await runCommand('tc', ['-n', network.netns, '-batch', '-'], { input: bandwidthQdiscs(policy.bandwidthMbit) });
-      for (const [i, nic] of (policy.interfaces ?? []).entries()) {
-        const bridge = this.bridgeNetns(nic.bridgeId);
-        // The controller placed the bunker here because its bridge is: one lost to a host reboot
-        // (namespaces live in /run) is made again, empty, as it was.
-        await this.createBridge(nic.bridgeId);
-        const tap = BunkerNetworks.transitTap(record.slot, i + 1);
-        await ipBatch(bridge, [`tuntap add dev ${tap} mode tap`, `link set ${tap} master ${BRIDGE_DEVICE}`, `link set ${tap} up`]);
-        if (nic.spoofGuard) await runIn(bridge, 'nft', ['-f', '-'], `add element bridge scaibunker guarded { "${tap}" }\nadd element bridge scaibunker own { "${tap}" . ${nic.mac} }\n`);
-      }
+      await this.bridges.attach(record.slot, policy.interfaces ?? []);
       this.watch(network, policy);
       return network;
     } catch (error) {
@@ -386,13 +341,8 @@ export class BunkerNetworks {
     // deleted now, from its uplink end, so the slot's device name is free for the next bunker.
     if (record) await this.deleteUplinkDevice(slotAddresses(record.slot).uplinkDevice);
     await deleteNetns(this.netnsOf(bunkerId));
-    // Its transit taps live in their bridges' namespaces: they go one by one.
-    for (const [i, nic] of (record?.policy.interfaces ?? []).entries()) {
-      const bridge = `${this.bridgePrefix}${nic.bridgeId}`;
-      const tap = BunkerNetworks.transitTap(record!.slot, i + 1);
-      await runIn(bridge, 'ip', ['link', 'delete', tap]).catch(() => undefined);
-      await runIn(bridge, 'nft', ['-f', '-'], `delete element bridge scaibunker guarded { "${tap}" }\ndelete element bridge scaibunker own { "${tap}" . ${nic.mac} }\n`).catch(() => undefined);
-    }
+    // Its transit taps live in their bridges' namespaces, not in its own: they go one by one.
+    if (record) await this.bridges.detach(record.slot, record.policy.interfaces ?? []);
     this.records.delete(bunkerId);
     await rm(join(this.options.stateDir, `${bunkerId}.json`), { force: true });
   }
@@ -408,9 +358,7 @@ export class BunkerNetworks {
   private describe(bunkerId: string, record: SlotRecord): AttachedNetwork {
     const netns = this.netnsOf(bunkerId);
     const addresses = slotAddresses(record.slot);
-    const transit = (record.policy.interfaces ?? []).map((nic, i) => ({
-      netnsPath: netnsPath(`${this.bridgePrefix}${nic.bridgeId}`), tap: BunkerNetworks.transitTap(record.slot, i + 1), mac: nic.mac,
-    }));
+    const transit = this.bridges.ports(record.slot, record.policy.interfaces ?? []);
     // The guest names its NICs eth0, eth1, … in device order: eth1 is the first transit one.
     const transitConfig = record.policy.interfaces?.map((nic, i) => `eth${i + 1} ${nic.ifName} ${nic.mac}`).join(' ');
     return {
