@@ -12,6 +12,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig, startServer } from '@scaibunker/controller';
 import { addNetns, BunkerNetworks, DEFAULT_CACHE_DIR, deleteNetns, VmRuntime, WorkerDaemon } from '@scaibunker/worker';
+import { moduleApi } from './module-api.js';
 import { fmt, summarize } from './stats.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -29,13 +30,7 @@ async function main(): Promise<void> {
   const networks = await BunkerNetworks.open({ stateDir: join(dataDir, 'worker', 'network'), uplinkNetns: uplink, dnsUpstream: { address: '192.0.2.53', port: 53 } });
   const daemon = new WorkerDaemon({ controllerUrl: server.url, token: await server.localWorkerToken(), runtime, version: 'bench', log: quiet, networks });
   await daemon.start();
-  const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${server.url}/v1/modules/scaibunker${path}`, {
-      method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return (await response.json()) as { status: string; data?: any; error?: { code: string } };
-  };
+  const api = moduleApi(server.url, key);
   const log = (line: string) => console.log(line);
   log(`# network benchmark — ${new Date().toISOString()}`);
   log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; accelerator: ${runtime.accelerator.accelerator}; ${RUNS} runs each; bunker ${JSON.stringify(SHAPE)}`);

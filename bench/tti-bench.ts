@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig, startServer } from '@scaibunker/controller';
 import { DEFAULT_CACHE_DIR, VmRuntime, WorkerDaemon, runAs, standbyVmmsFromEnv } from '@scaibunker/worker';
+import { moduleApi } from './module-api.js';
 import { fmt, summarize } from './stats.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 100);
@@ -31,13 +32,7 @@ async function main(): Promise<void> {
   const key = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
   const runtime = await VmRuntime.open({ dataDir: join(dataDir, 'worker'), cacheDir: resolve(process.env.SCAIBUNKER_CACHE_DIR ?? DEFAULT_CACHE_DIR), acceleratorOverride: process.env.SCAIBUNKER_ACCEL, standbyVmms: standbyVmmsFromEnv(process.env.SCAIBUNKER_STANDBY_VMMS) });
   const token = await server.localWorkerToken();
-  const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${server.url}/v1/modules/scaibunker${path}`, {
-      method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return (await response.json()) as { status: string; data?: any; error?: { code: string } };
-  };
+  const api = moduleApi(server.url, key);
   const log = (line: string) => console.log(line);
   log(`# time-to-interactive benchmark — ${new Date().toISOString()}`);
   log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; accelerator: ${runtime.accelerator.accelerator}; vmm: ${runtime.vmm}; standby VMMs per shape: ${runtime.options.standbyVmms ?? 0}; ${RUNS} runs per mode; bunker ${JSON.stringify(SHAPE)}`);
