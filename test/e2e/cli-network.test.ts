@@ -39,10 +39,10 @@ describe('scaibunker bunker network, egress-audit and bridge against a real serv
     expect(created.stderr).toMatch(/^(error: NO_SUITABLE_WORKER: No online worker has|scaibunker: bunker bnk_\S+ failed: .*This worker has no) bunker networking set up/m);
   }, 60_000);
 
-  it('answers bridge create with the worker’s NOT_SUPPORTED, and lists no bridge', async () => {
+  it('answers bridge create with NO_SUITABLE_WORKER (no worker here builds networks), and lists no bridge', async () => {
     const refused = await cli(['bridge', 'create', 'lab']);
     expect(refused).toMatchObject({ code: 1, stdout: '' });
-    expect(refused.stderr).toMatch(/^error: NOT_SUPPORTED: This worker has no bunker networking set up/m);
+    expect(refused.stderr).toMatch(/^error: NO_SUITABLE_WORKER: No online worker has bunker networking set up/m);
     const table = await cli(['bridge', 'list']);
     expect(table).toEqual({ code: 0, stdout: 'ID  NAME  WORKER_ID  CREATED_BY  CREATED_AT\n', stderr: '' });
     expect(JSON.parse((await cli(['bridge', 'list', '--json'])).stdout)).toEqual([]);

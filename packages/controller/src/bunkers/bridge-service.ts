@@ -17,7 +17,6 @@ export class BridgeService {
   async create(actor: Actor, body: { name: string; worker_id?: string | undefined }): Promise<BridgeRow> {
     requireManage(actor);
     const workerId = body.worker_id ?? await this.roomiestWorker();
-    if (!workerId) throw new ScaiError('WORKER_UNAVAILABLE', 'No worker is online and accepting work to make the bridge on.');
     const worker = await this.repos.workers.get(workerId);
     if (!worker) throw new ScaiError('VALIDATION_ERROR', 'No such worker.', { details: [{ field: 'worker_id', message: 'no such worker' }] });
     if (worker.session_id === null) throw new ScaiError('WORKER_UNAVAILABLE', `Worker ${worker.id} is offline.`);
@@ -36,12 +35,15 @@ export class BridgeService {
     }
   }
 
-  /** The online, accepting worker with the most free memory: where a bridge's bunkers will have room. */
-  private async roomiestWorker(): Promise<string | undefined> {
-    const workers = (await this.repos.workers.accepting()).filter((w) => w.network_ready !== 0);
+  /** The online, accepting worker that builds networks with the most free memory: where a bridge's bunkers will have room. */
+  private async roomiestWorker(): Promise<string> {
+    const accepting = await this.repos.workers.accepting();
+    if (accepting.length === 0) throw new ScaiError('WORKER_UNAVAILABLE', 'No worker is online and accepting work to make the bridge on.');
+    const workers = accepting.filter((w) => w.network_ready !== 0);
+    if (workers.length === 0) throw new ScaiError('NO_SUITABLE_WORKER', 'No online worker has bunker networking set up (its host lacks nftables, or SCAIBUNKER_NETWORK=off).');
     const usage = await this.repos.workers.usage(workers.map((w) => w.id));
     const free = (w: (typeof workers)[number]) => w.memory_mb - (usage.get(w.id)?.memoryMb ?? 0);
-    return workers.reduce<(typeof workers)[number] | undefined>((best, w) => (!best || free(w) > free(best) ? w : best), undefined)?.id;
+    return workers.reduce((best, w) => (free(w) > free(best) ? w : best)).id;
   }
 
   async get(actor: Actor, bridgeId: string): Promise<BridgeRow> {

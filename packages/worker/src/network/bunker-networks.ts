@@ -286,8 +286,15 @@ export class BunkerNetworks {
     return record && this.describe(bunkerId, record);
   }
 
-  /** Builds a bunker's namespace, devices and ruleset; a failure leaves nothing behind. */
-  async attach(bunkerId: string, policy: BunkerNetworkLaunch): Promise<AttachedNetwork> {
+  /**
+   * Builds a bunker's network in two steps. Answered once what its VMM opens exists (the
+   * namespace, its tap, its transit taps); the rest (the link to the uplink, the ruleset,
+   * bandwidth, the resolver's policy) goes on while the VM restores, and `ready` settles when
+   * it is done: the guest must not take its address before (its clone of a sealed template
+   * runs nothing of its user's until then, and has no route out). A failure of the first step
+   * leaves nothing behind; one of `ready` leaves the caller to detach.
+   */
+  async attach(bunkerId: string, policy: BunkerNetworkLaunch): Promise<AttachedNetwork & { ready: Promise<void> }> {
     if (this.records.has(bunkerId)) throw new ScaiError('CONFLICT', `Bunker ${bunkerId} has a network already.`);
     const record: SlotRecord = { slot: this.freeSlot(), mac: randomMac(), policy };
     // Recorded first: a crash from here on leaves a record that the next reconcile cleans up.
@@ -297,35 +304,42 @@ export class BunkerNetworks {
       await writeFile(join(this.options.stateDir, `${bunkerId}.json`), JSON.stringify(record), { mode: 0o600 });
       await deleteNetns(network.netns);
       await addNetns(network.netns);
-      const a = network.addresses;
-      await this.deleteUplinkDevice(a.uplinkDevice); // a leftover of a crash, if any
-      await ipBatch(this.options.uplinkNetns, [
-        `link add ${a.uplinkDevice} type veth peer name ${LINK_DEVICE} netns ${network.netns}`,
-        `addr add ${a.linkUplink}/${a.prefix} dev ${a.uplinkDevice}`,
-        `link set ${a.uplinkDevice} up`,
-      ]);
-      await ipBatch(network.netns, [
-        'link set lo up',
-        // No owner: only processes inside this namespace can attach to it, and only its VMM is there.
-        `tuntap add dev ${GUEST_DEVICE} mode tap`,
-        `addr add ${a.gateway}/${a.prefix} dev ${GUEST_DEVICE}`,
-        `link set ${GUEST_DEVICE} up`,
-        `addr add ${a.linkBunker}/${a.prefix} dev ${LINK_DEVICE}`,
-        `link set ${LINK_DEVICE} up`,
-        `route add default via ${a.linkUplink}`,
-      ]);
-      const egress = this.interceptPolicy(bunkerId, policy).mode === 'filtered' ? 'filtered' : 'open';
-      const ruleset = bunkerRuleset({ addresses: a, dns: { address: a.linkUplink, port: this.dnsPort }, egress });
-      // The conntrack settings exist in a namespace once its ruleset uses conntrack.
-      await runIn(network.netns, 'sh', ['-c', `echo 1 > /proc/sys/net/ipv4/ip_forward && nft -f -${this.audited(policy) ? ` && ${AUDIT_SYSCTLS}` : ''}`], ruleset);
-      if (policy.bandwidthMbit) await runCommand('tc', ['-n', network.netns, '-batch', '-'], { input: bandwidthQdiscs(policy.bandwidthMbit) });
+      // No owner: only processes inside this namespace can attach to it, and only its VMM is there.
+      await ipBatch(network.netns, ['link set lo up', `tuntap add dev ${GUEST_DEVICE} mode tap`]);
       await this.bridges.attach(record.slot, policy.interfaces ?? []);
-      this.watch(network, policy);
-      return network;
     } catch (error) {
       await this.detach(bunkerId).catch(() => undefined);
       throw error;
     }
+    const ready = this.connect(network, policy);
+    ready.catch(() => undefined); // the caller's to await
+    return { ...network, ready };
+  }
+
+  /** The second step of `attach`: the link to the uplink, addresses and route, ruleset, bandwidth, resolver policy. */
+  private async connect(network: AttachedNetwork, policy: BunkerNetworkLaunch): Promise<void> {
+    const a = network.addresses;
+    await this.deleteUplinkDevice(a.uplinkDevice); // a leftover of a crash, if any
+    await ipBatch(this.options.uplinkNetns, [
+      `link add ${a.uplinkDevice} type veth peer name ${LINK_DEVICE} netns ${network.netns}`,
+      `addr add ${a.linkUplink}/${a.prefix} dev ${a.uplinkDevice}`,
+      `link set ${a.uplinkDevice} up`,
+    ]);
+    await ipBatch(network.netns, [
+      `addr add ${a.gateway}/${a.prefix} dev ${GUEST_DEVICE}`,
+      `link set ${GUEST_DEVICE} up`,
+      `addr add ${a.linkBunker}/${a.prefix} dev ${LINK_DEVICE}`,
+      `link set ${LINK_DEVICE} up`,
+      `route add default via ${a.linkUplink}`,
+    ]);
+    const egress = this.interceptPolicy(network.bunkerId, policy).mode === 'filtered' ? 'filtered' : 'open';
+    const ruleset = bunkerRuleset({ addresses: a, dns: { address: a.linkUplink, port: this.dnsPort }, egress });
+    // The conntrack settings exist in a namespace once its ruleset uses conntrack.
+    await runIn(network.netns, 'sh', ['-c', `echo 1 > /proc/sys/net/ipv4/ip_forward && nft -f -${this.audited(policy) ? ` && ${AUDIT_SYSCTLS}` : ''}`], ruleset);
+    if (policy.bandwidthMbit) await runCommand('tc', ['-n', network.netns, '-batch', '-'], { input: bandwidthQdiscs(policy.bandwidthMbit) });
+    // Detached meanwhile (stopped while it started): nothing to watch.
+    if (!this.records.has(network.bunkerId)) throw new ScaiError('CONFLICT', `Bunker ${network.bunkerId} was detached while its network was built.`);
+    this.watch(network, policy);
   }
 
   /** Deletes a bunker's namespace (devices, ruleset, qdiscs with it) and frees its slot; unknown ids are a no-op. */

@@ -75,6 +75,8 @@ export interface VmNicRequest {
   /** Further NICs (transit): taps in other namespaces (their bridges'), named and given their MACs by `transitConfig`. */
   transit?: { netnsPath: string; tap: string; mac: string }[] | undefined;
   transitConfig?: string | undefined;
+  /** Settles when the rest of the network is in place: the guest takes its address only then. */
+  ready?: Promise<void> | undefined;
 }
 
 /** A started VM that also cleans its files up when stopped. */
@@ -314,6 +316,7 @@ export class VmRuntime {
         : template ? await this.launcher.restore(vm.spec, template.statePath, vm.freshDisk) : await this.launcher.boot(vm.spec, vm.freshDisk);
       let identified: Promise<void>;
       try {
+        await request.network?.ready;
         // A cold boot's disk is made at its full size; a restored one has its template's.
         const startMb = template ? templateDiskMb : image.sizeMib;
         ({ identified } = await this.personalise(running, vm.spec.hostname, { diskMb: template && diskMb > templateDiskMb ? diskMb : undefined, growFs: diskMb > startMb }, request.network && { net: request.network.guestConfig, nics: request.network.transitConfig }));
