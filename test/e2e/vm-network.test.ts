@@ -51,7 +51,7 @@ describe('bunker network profiles', () => {
     const [a, b] = [await create({ network_profile: 'unrestricted' }), await create({ network_profile: 'unrestricted' })];
     const nicOf = async (id: string) => (await sh(id, 'cat /sys/class/net/eth0/address; ip -4 -o addr show dev eth0')).stdout;
     const [nicA, nicB] = [await nicOf(a.id), await nicOf(b.id)];
-    expect(nicA).toMatch(/^02:[0-9a-f:]{14}\n.*inet 100\.96\.\d+\.\d+\/30/);
+    expect(nicA).toMatch(/^02:[0-9a-f:]{14}\n.*inet 100\.96\.\d+\.\d+\/16/);
     expect(nicA.split('\n')[0]).not.toBe(nicB.split('\n')[0]);
     expect(/inet (\S+)/.exec(nicA)![1]).not.toBe(/inet (\S+)/.exec(nicB)![1]);
 

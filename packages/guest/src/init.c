@@ -49,6 +49,24 @@ static void loopback_up(void)
 	if (fd >= 0) close(fd);
 }
 
+/*
+ * A networked VM's eth0 comes up at boot, with no address yet: bringing a virtio NIC up fills
+ * its receive ring, work a template then holds for all its clones, which only set their MAC
+ * and address (network.c). An isolated VM has no eth0: nothing to do.
+ */
+static void eth0_up(void)
+{
+	struct ifreq ifr = {0};
+	strcpy(ifr.ifr_name, "eth0");
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) return;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) agent_log("eth0 up: %s", strerror(errno));
+	}
+	close(fd);
+}
+
 static void hostname_from_cmdline(void)
 {
 	char line[CMDLINE_MAX];
@@ -74,6 +92,7 @@ void init_system(void)
 	symlink("/proc/self/fd/1", "/dev/stdout");
 	symlink("/proc/self/fd/2", "/dev/stderr");
 	loopback_up();
+	eth0_up();
 	hostname_from_cmdline();
 	machine_id_map_init();
 }

@@ -61,11 +61,21 @@ static int add_default_route(int fd, struct in_addr gateway)
 	return ioctl(fd, SIOCADDRT, &rt) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* /etc/resolv.conf names only the host's resolver (an image's may be a link into /run: replaced). */
+/*
+ * /etc/resolv.conf names only the host's resolver (an image's may be a link into /run: replaced).
+ * Left alone when it says so already: a template's clones find it written (the resolver is the
+ * same for every guest), and creating a file is ~20 ms of a restored TCG guest's first use.
+ */
 static int write_resolv_conf(struct in_addr resolver)
 {
-	char text[64];
+	char text[64], current[64];
 	int n = snprintf(text, sizeof text, "nameserver %s\n", inet_ntoa(resolver));
+	int existing = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (existing >= 0) {
+		ssize_t got = read(existing, current, sizeof current);
+		close(existing);
+		if (got == n && !memcmp(current, text, (size_t)n)) return 0;
+	}
 	int fd = open("/etc/resolv.conf.scaibunker", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) return -1;
 	int ok = write(fd, text, (size_t)n) == n;
@@ -84,9 +94,11 @@ const char *network_apply(const struct netconf *nc)
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) return "socket";
 	const char *failed = NULL;
-	/* Down first: a MAC changes only on a stopped NIC, and no route of the old state survives. */
-	if (set_up(fd, NIC, 0) < 0) failed = "eth0 down";
-	else if (set_mac(fd, NIC, nc->mac) < 0) failed = "set the MAC";
+	/*
+	 * eth0 is up since boot (init.c), with no address: virtio-net takes a new MAC while up (the
+	 * ring it filled stays). A NIC that refuses is taken down for it and brought up again.
+	 */
+	if (set_mac(fd, NIC, nc->mac) < 0 && (errno != EBUSY || set_up(fd, NIC, 0) < 0 || set_mac(fd, NIC, nc->mac) < 0)) failed = "set the MAC";
 	else if (set_addr(fd, SIOCSIFADDR, nc->address) < 0) failed = "set the address";
 	else if (set_addr(fd, SIOCSIFNETMASK, nc->netmask) < 0) failed = "set the netmask";
 	else if (set_up(fd, NIC, 1) < 0) failed = "eth0 up";

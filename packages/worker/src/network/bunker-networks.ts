@@ -322,13 +322,13 @@ export class BunkerNetworks {
     await this.deleteUplinkDevice(a.uplinkDevice); // a leftover of a crash, if any
     await ipBatch(this.options.uplinkNetns, [
       `link add ${a.uplinkDevice} type veth peer name ${LINK_DEVICE} netns ${network.netns}`,
-      `addr add ${a.linkUplink}/${a.prefix} dev ${a.uplinkDevice}`,
+      `addr add ${a.linkUplink}/${a.linkPrefix} dev ${a.uplinkDevice}`,
       `link set ${a.uplinkDevice} up`,
     ]);
     await ipBatch(network.netns, [
-      `addr add ${a.gateway}/${a.prefix} dev ${GUEST_DEVICE}`,
+      `addr add ${a.gateway}/${a.guestPrefix} dev ${GUEST_DEVICE}`,
       `link set ${GUEST_DEVICE} up`,
-      `addr add ${a.linkBunker}/${a.prefix} dev ${LINK_DEVICE}`,
+      `addr add ${a.linkBunker}/${a.linkPrefix} dev ${LINK_DEVICE}`,
       `link set ${LINK_DEVICE} up`,
       `route add default via ${a.linkUplink}`,
     ]);
@@ -377,7 +377,7 @@ export class BunkerNetworks {
     const transitConfig = record.policy.interfaces?.map((nic, i) => `eth${i + 1} ${nic.ifName} ${nic.mac}`).join(' ');
     return {
       bunkerId, slot: record.slot, netns, netnsPath: netnsPath(netns), tap: GUEST_DEVICE, mac: record.mac, addresses,
-      guestConfig: `${record.mac} ${addresses.guest}/${addresses.prefix} ${addresses.gateway} ${addresses.gateway}`,
+      guestConfig: `${record.mac} ${addresses.guest}/${addresses.guestPrefix} ${addresses.gateway} ${addresses.gateway}`,
       transit, transitConfig: transitConfig || undefined,
     };
   }

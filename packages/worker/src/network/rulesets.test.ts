@@ -15,7 +15,7 @@ describe('nftables rulesets, loaded by the real nft in a namespace of this test'
       await loadRuleset(netns, bunkerRuleset({ addresses: slotAddresses(5), dns: { address: '100.97.0.21', port: 10053 }, egress }));
       const listed = (await runIn(netns, 'nft', ['list', 'table', 'inet', 'scaibunker'])).stdout;
       expect(listed).toContain('dnat ip to 100.97.0.21:10053');
-      expect(listed).toContain('ip daddr 100.96.0.21');
+      expect(listed).toContain('ip daddr 100.96.0.1');
       expect(listed).toContain('iifname "tap0" ip saddr != 100.96.0.22 counter name "forged" drop');
       expect(listed.includes('ip daddr @allowed accept')).toBe(egress === 'filtered');
     }
@@ -29,9 +29,9 @@ describe('nftables rulesets, loaded by the real nft in a namespace of this test'
     expect(listed).not.toContain('10053');
   });
 
-  it('gives every slot its own /30s and refuses slots out of range', () => {
-    expect(slotAddresses(0)).toMatchObject({ gateway: '100.96.0.1', guest: '100.96.0.2', linkUplink: '100.97.0.1', linkBunker: '100.97.0.2', uplinkDevice: 'sbv0' });
-    expect(slotAddresses(16383)).toMatchObject({ guest: '100.96.255.254', linkUplink: '100.97.255.253' });
+  it('gives every slot its own guest address and link /30, the one gateway, and refuses slots out of range', () => {
+    expect(slotAddresses(0)).toMatchObject({ gateway: '100.96.0.1', guest: '100.96.0.2', guestPrefix: 16, linkUplink: '100.97.0.1', linkBunker: '100.97.0.2', linkPrefix: 30, uplinkDevice: 'sbv0' });
+    expect(slotAddresses(16383)).toMatchObject({ gateway: '100.96.0.1', guest: '100.96.255.254', linkUplink: '100.97.255.253' });
     expect(() => slotAddresses(16384)).toThrow(RangeError);
   });
 });

@@ -293,7 +293,7 @@ export class VmRuntime {
     // template, already grown, so a bunker of that size (or larger) starts without it.
     const templateDiskMb = diskMb >= GROWN_TEMPLATE_DISK_MB && image.sizeMib < GROWN_TEMPLATE_DISK_MB ? GROWN_TEMPLATE_DISK_MB : image.sizeMib;
     const nics = request.network ? 1 + (request.network.transit?.length ?? 0) : 0;
-    const template = request.startFrom === 'boot' ? undefined : await this.template(image, memoryMb, vcpus, templateDiskMb, nics);
+    const template = request.startFrom === 'boot' ? undefined : await this.template(image, memoryMb, vcpus, templateDiskMb, nics, request.network?.guestConfig);
     const network = request.network && { netnsPath: request.network.netnsPath, nics: [{ tap: request.network.tap, mac: request.network.mac }, ...(request.network.transit ?? [])] };
     const shape = { memoryMb, vcpus, cpuMillicores: request.cpuMillicores ?? 1000, background: request.background === true, network };
     const disk = template
@@ -359,10 +359,12 @@ export class VmRuntime {
 
   /**
    * The image's template for this VM shape, built (boot, warm up, save) when missing. With
-   * NICs it boots with taps in a scratch namespace: a restore needs the devices of the save
-   * (the guest configures its NIC only when a clone takes its identity).
+   * NICs it boots with taps in a scratch namespace (a restore needs the devices of the save)
+   * and takes the first requester's network settings: their gateway and resolver are every
+   * guest's (see network/addressing.ts), so a clone finds its route and /etc/resolv.conf in
+   * place and sets only its own MAC and address.
    */
-  private template(image: StoredImage, memoryMb: number, vcpus: number, diskMb: number, nics: number): Promise<Template> {
+  private template(image: StoredImage, memoryMb: number, vcpus: number, diskMb: number, nics: number, guestConfig?: string): Promise<Template> {
     const identity = { layout: TEMPLATE_LAYOUT, image: image.name, imageDigest: image.bakeId, kernelPath: this.assets.kernelPath, vmmVersion: this.vmmVersion, memoryMb, vcpus, diskFormat: this.diskFormat, diskMb, nics };
     return this.templates.get(identity, async (dir) => {
       const scratch = nics > 0 ? `${this.scratchNetnsPrefix}${dir.split('/').pop()!.slice(0, 24)}` : undefined;
@@ -377,6 +379,7 @@ export class VmRuntime {
         const running = await this.launcher.boot(vm.spec, vm.freshDisk);
         try {
           if (diskMb > image.sizeMib) await running.agent.growRootFs();
+          if (guestConfig) await running.agent.setIdentity({ net: guestConfig });
           // The shell's pages come in with the template's memory, not from disk at first use.
           await this.warmUp(running);
           await running.agent.seal();

@@ -16,9 +16,10 @@ export const TEMPLATE_MEMORY_SUFFIX = '.mem';
 
 /**
  * How templates are made; bumped when a change makes older ones unusable (2: saved without
- * freezing the root filesystem, so a clone needs no thaw; 3: keyed by their NICs).
+ * freezing the root filesystem, so a clone needs no thaw; 3: keyed by their NICs; 4: a
+ * networked template's guest has its gateway, route and resolver set).
  */
-export const TEMPLATE_LAYOUT = 3;
+export const TEMPLATE_LAYOUT = 4;
 
 /** What makes a template valid: change any of it and the template is rebuilt. */
 export interface TemplateIdentity {
