@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { ScaiError } from '@scaibunker/contracts';
 import { wouldCreateCycle } from '@scaibunker/core';
 import type { Database, GroupsTable } from '../schema.js';
-import { insertOrConflict } from '../unique-violation.js';
+import { insertOrConflict, isForeignKeyViolation } from '../unique-violation.js';
 import type { PageOptions, TenantScope } from './page-options.js';
 
 export type GroupRow = Selectable<GroupsTable>;
@@ -49,11 +49,11 @@ export class GroupRepository {
 
   /** Adds a user to a group; adding a member twice changes nothing. */
   async addUser(groupId: string, userId: string): Promise<void> {
-    await this.db
+    await memberOf(() => this.db
       .insertInto('group_user_members')
       .values({ group_id: groupId, user_id: userId })
       .onConflict((oc) => oc.columns(['group_id', 'user_id']).doNothing())
-      .execute();
+      .execute());
   }
 
   /**
@@ -79,11 +79,11 @@ export class GroupRepository {
           details: [{ field: 'group_id', message: 'the group already contains this group, directly or through nesting' }],
         });
       }
-      await trx
+      await memberOf(() => trx
         .insertInto('group_group_members')
         .values({ parent_group_id: parentId, child_group_id: childId })
         .onConflict((oc) => oc.columns(['parent_group_id', 'child_group_id']).doNothing())
-        .execute();
+        .execute());
     });
   }
 
@@ -104,5 +104,18 @@ export class GroupRepository {
       member_user_ids: users.filter((u) => u.group_id === row.id).map((u) => u.user_id),
       member_group_ids: groups.filter((g) => g.parent_group_id === row.id).map((g) => g.child_group_id),
     }));
+  }
+}
+
+/**
+ * A membership insert whose group or member was deleted meanwhile (a concurrent delete,
+ * after the route's own lookups) answers NOT_FOUND, as a lookup a moment later would have.
+ */
+async function memberOf(insert: () => Promise<unknown>): Promise<void> {
+  try {
+    await insert();
+  } catch (error) {
+    if (isForeignKeyViolation(error)) throw new ScaiError('NOT_FOUND', 'The group or the member is gone.');
+    throw error;
   }
 }
