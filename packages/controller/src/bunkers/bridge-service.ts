@@ -62,10 +62,11 @@ export class BridgeService {
   async delete(actor: Actor, bridgeId: string): Promise<BridgeRow> {
     requireManage(actor);
     const bridge = await this.get(actor, bridgeId);
-    const attached = await this.repos.bridges.attachedBunkers(bridge);
+    const attached = await this.repos.bridges.deleteIfUnused(bridge);
     if (attached.length > 0) throw new ScaiError('CONFLICT', `The bridge has ${attached.length} live bunker(s) attached (${attached.slice(0, 5).join(', ')}): delete them first.`);
-    await this.workers.deleteBridge(bridge.worker_id, bridge.id);
-    await this.repos.bridges.delete(bridge.id);
+    // Gone from the database first: no bunker can attach to it any more. Its (empty) namespace
+    // goes next; a worker that is offline now keeps it, harmless, until deleted by hand.
+    await this.workers.deleteBridge(bridge.worker_id, bridge.id).catch(() => undefined);
     return bridge;
   }
 }

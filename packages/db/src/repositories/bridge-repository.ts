@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { ScaiError } from '@scaibunker/contracts';
+import { holdPlacementLock } from '../placement-lock.js';
 import { insertOrConflict } from '../unique-violation.js';
 import type { BridgesTable, Database } from '../schema.js';
 import { RESOURCE_HOLDING_STATUSES } from './worker-repository.js';
@@ -8,7 +9,10 @@ export type BridgeRow = Selectable<BridgesTable>;
 
 /** Transit bridges: one tenant's each, on one worker. */
 export class BridgeRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly kind: 'sqlite' | 'postgres',
+  ) {}
 
   /** Names are unique within a tenant: a taken one answers CONFLICT. */
   async create(row: BridgeRow): Promise<BridgeRow> {
@@ -36,14 +40,6 @@ export class BridgeRepository {
     return query.orderBy('id').limit(options.limit + 1).execute();
   }
 
-  /** Ids of the live bunkers attached to a bridge (their interfaces name it). */
-  async attachedBunkers(bridge: BridgeRow): Promise<string[]> {
-    const rows = await this.db.selectFrom('bunkers').select(['id', 'interfaces'])
-      .where('tenant_id', '=', bridge.tenant_id).where('network_profile', '=', 'transit')
-      .where('status', 'in', RESOURCE_HOLDING_STATUSES).execute();
-    return rows.filter((row) => (JSON.parse(row.interfaces ?? '[]') as { bridge_id: string }[]).some((i) => i.bridge_id === bridge.id)).map((row) => row.id);
-  }
-
   /** The MACs live bunkers have on each of these bridges. */
   async macsInUse(bridgeIds: readonly string[]): Promise<Map<string, Set<string>>> {
     const inUse = new Map<string, Set<string>>(bridgeIds.map((id) => [id, new Set<string>()]));
@@ -56,7 +52,24 @@ export class BridgeRepository {
     return inUse;
   }
 
-  async delete(id: string): Promise<void> {
-    await this.db.deleteFrom('bridges').where('id', '=', id).execute();
+  /**
+   * Deletes a bridge no live bunker is attached to, under the placement lock (a transit create
+   * checks its bridges under it too): answers the attached bunkers' ids instead when there are any.
+   */
+  async deleteIfUnused(bridge: BridgeRow): Promise<string[]> {
+    return this.db.transaction().execute(async (trx) => {
+      await holdPlacementLock(trx, this.kind);
+      const attached = await attachedBunkers(trx, bridge);
+      if (attached.length === 0) await trx.deleteFrom('bridges').where('id', '=', bridge.id).execute();
+      return attached;
+    });
   }
+}
+
+/** Ids of the live bunkers attached to a bridge (their interfaces name it). */
+async function attachedBunkers(db: Kysely<Database>, bridge: BridgeRow): Promise<string[]> {
+  const rows = await db.selectFrom('bunkers').select(['id', 'interfaces'])
+    .where('tenant_id', '=', bridge.tenant_id).where('network_profile', '=', 'transit')
+    .where('status', 'in', RESOURCE_HOLDING_STATUSES).execute();
+  return rows.filter((row) => (JSON.parse(row.interfaces ?? '[]') as { bridge_id: string }[]).some((i) => i.bridge_id === bridge.id)).map((row) => row.id);
 }

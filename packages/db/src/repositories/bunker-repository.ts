@@ -16,7 +16,9 @@ export interface QuotaCharge {
 }
 
 /** A placement, or the quota that refused the bunker before any worker was looked at. */
-export type PlaceResult = PlacementResult | { ok: false; code: 'BUNKER_QUOTA_EXCEEDED'; refusal: QuotaRefusal };
+export type PlaceResult = PlacementResult
+  | { ok: false; code: 'BUNKER_QUOTA_EXCEEDED'; refusal: QuotaRefusal }
+  | { ok: false; code: 'CONFLICT'; reason: string };
 
 /** Statuses in which a bunker has ended: its quota charges are released on the way in. */
 const ENDED_STATUSES = new Set(['terminated', 'failed']);
@@ -72,6 +74,10 @@ export class BunkerRepository {
           readyImages: new Set(imageRows.filter((i) => i.worker_id === w.id).map((i) => i.image)),
         };
       });
+      // A transit bunker's bridges and MACs were checked before: checked again under the lock,
+      // which a bridge's deletion holds too, so neither can change between check and insert.
+      const transit = await this.transitConflict(trx, row);
+      if (transit) return { ok: false as const, code: 'CONFLICT' as const, reason: transit };
       const result = choosePlacement(request, candidates);
       if (result.ok) {
         // Placed in the same transaction it is stored in: a stored bunker is born provisioning.
@@ -83,6 +89,20 @@ export class BunkerRepository {
       await undo?.();
       throw error;
     });
+  }
+
+  /** Why a transit bunker cannot be stored now (a bridge gone, a MAC taken meanwhile), if it cannot. */
+  private async transitConflict(trx: Kysely<Database>, row: Omit<BunkerRow, 'worker_id'>): Promise<string | undefined> {
+    if (!row.interfaces) return undefined;
+    const interfaces = JSON.parse(row.interfaces) as { bridge_id: string; mac: string }[];
+    const bridgeIds = [...new Set(interfaces.map((i) => i.bridge_id))];
+    const bridges = await trx.selectFrom('bridges').select('id').where('id', 'in', bridgeIds).execute();
+    if (bridges.length !== bridgeIds.length) return 'A bridge of its interfaces was deleted meanwhile.';
+    const live = await trx.selectFrom('bunkers').select('interfaces')
+      .where('network_profile', '=', 'transit').where('status', 'in', RESOURCE_HOLDING_STATUSES).execute();
+    const taken = new Set(live.flatMap((b) => (JSON.parse(b.interfaces ?? '[]') as { bridge_id: string; mac: string }[]).map((i) => `${i.bridge_id} ${i.mac}`)));
+    if (interfaces.some((i) => taken.has(`${i.bridge_id} ${i.mac}`))) return 'A MAC of its interfaces was taken on its bridge meanwhile.';
+    return undefined;
   }
 
   get(id: string, scope: TenantScope): Promise<BunkerRow | undefined> {

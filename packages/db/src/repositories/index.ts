@@ -46,7 +46,7 @@ export function createRepositories(db: Kysely<Database>, kind: 'sqlite' | 'postg
     audit: new AuditRepository(db),
     workers: new WorkerRepository(db),
     bunkers: new BunkerRepository(db, kind, quotas),
-    bridges: new BridgeRepository(db),
+    bridges: new BridgeRepository(db, kind),
     quotas,
     usage: new UsageRepository(db),
   };
