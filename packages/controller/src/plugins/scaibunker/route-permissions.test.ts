@@ -89,6 +89,24 @@ describe('module routes enforce their permission keys', () => {
     await enforces('scaibunker:create', () => client.get(`${B}/quota-profiles/usage`));
   });
 
+  it('raw-body uploads need their keys too: a file, and a process’s stdin', async () => {
+    const raw = (path: string) => () => t.inject({
+      method: 'PUT', url: `${B}${path}`, headers: { authorization: `Bearer ${client.key}`, 'content-type': 'application/octet-stream' }, payload: Buffer.from('x'),
+    });
+    await enforces('scaibunker:files', raw(`/bunkers/${bunkerId}/files?path=/tmp/x`));
+    await enforces('scaibunker:execute', raw(`/bunkers/${bunkerId}/processes/7/stdin`));
+  });
+
+  it('the network’s reads need only sight of the bunker (viewers included), never another tenant’s', async () => {
+    for (const path of ['network', 'egress-audit']) {
+      const answer = await client.get(`${B}/bunkers/${bunkerId}/${path}`);
+      expect(answer.statusCode, path).toBe(200);
+    }
+    // Another tenant's caller does not see it at all.
+    const { client: stranger } = await t.createUser(await t.createTenant('perm-stranger'), 'tenant_admin');
+    expect((await stranger.get(`${B}/bunkers/${bunkerId}/network`)).body.error.code).toBe('NOT_FOUND');
+  });
+
   it('bridges: managing them needs admin, reading them the transit key', async () => {
     await enforces('scaibunker:admin', () => client.post(`${B}/bridges`, { name: 'perm-bridge' }));
     await enforces('scaibunker:admin', () => client.delete(`${B}/bridges/brg_0000000000000000000000000a`));
