@@ -30,7 +30,8 @@ describe('scaibunker bunker, exec and worker against a real server', () => {
     }
     expect(workers).toMatchObject([{ name: 'local', status: 'online' }]);
     const table = await cli(['worker', 'list']);
-    expect(table.stdout).toMatch(/local\s+online/);
+    // Served with SCAIBUNKER_NETWORK=off (server-process.ts): this worker builds no networks.
+    expect(table.stdout).toMatch(/local\s+online\s+\S+\s+no\s/);
   }, 90_000);
 
   it('creates a running bunker and prints it as JSON, with no progress output when stderr is not a terminal', async () => {

@@ -7,7 +7,7 @@ import type { Command } from './platform.js';
 function row(worker: Worker): Record<string, unknown> {
   const { id, name, status, accelerator, capacity, usage, last_heartbeat } = worker;
   return {
-    id, name, status, accelerator, bunkers: usage.bunkers,
+    id, name, status, accelerator, network: worker.network_ready ? 'yes' : 'no', bunkers: usage.bunkers,
     cpu: `${usage.cpu_millicores}/${capacity.cpu_millicores}m`, memory: `${usage.memory_mb}/${capacity.memory_mb} MB`, last_heartbeat,
   };
 }
@@ -38,7 +38,7 @@ export const WORKER_COMMANDS: Record<string, Command> = {
     run: async (ctx) => {
       const result = await ctx.client().workers.list(page(ctx));
       if (ctx.json) return printJson(result.data);
-      printTable(result.data.map(row), ['id', 'name', 'status', 'accelerator', 'bunkers', 'cpu', 'memory', 'last_heartbeat'], false);
+      printTable(result.data.map(row), ['id', 'name', 'status', 'accelerator', 'network', 'bunkers', 'cpu', 'memory', 'last_heartbeat'], false);
       if (result.next_cursor) process.stderr.write(`more: --cursor ${result.next_cursor}\n`);
     },
   },

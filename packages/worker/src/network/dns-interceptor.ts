@@ -1,5 +1,5 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { allowlistMatches } from '@scaibunker/core';
 import { answerAddresses, DnsFormatError, parseQuery, RCODE, refusal, type DnsQuestion } from './dns-message.js';
 
@@ -111,15 +111,21 @@ export class DnsInterceptor {
     this.load.delete(source);
   }
 
+  /** A bunker's share, by its source address (none for an unknown source: it is refused at once, at no cost). */
+  private loadOf(source: string): SourceLoad | undefined {
+    let load = this.load.get(source);
+    if (!load && this.policies.has(source)) {
+      load = { inFlight: 0, tokens: PER_SOURCE.perSecond, refilledAt: Date.now(), tcp: 0 };
+      this.load.set(source, load);
+    }
+    return load;
+  }
+
   /** Takes one query of `source`'s share, or answers false when it is spent. */
   private admit(source: string): boolean {
     const now = Date.now();
-    let load = this.load.get(source);
-    if (!load) {
-      if (!this.policies.has(source)) return true; // answered REFUSED at once, costs nothing
-      load = { inFlight: 0, tokens: PER_SOURCE.perSecond, refilledAt: now, tcp: 0 };
-      this.load.set(source, load);
-    }
+    const load = this.loadOf(source);
+    if (!load) return true;
     load.tokens = Math.min(PER_SOURCE.perSecond, load.tokens + ((now - load.refilledAt) / 1000) * PER_SOURCE.perSecond);
     load.refilledAt = now;
     if (load.tokens < 1 || load.inFlight >= PER_SOURCE.inFlight) {
@@ -140,8 +146,12 @@ export class DnsInterceptor {
     for (const socket of this.connections) socket.destroy();
   }
 
-  /** The reply to one query from `source`, or undefined for what deserves no answer. */
-  async answer(message: Buffer, source: string): Promise<Buffer | undefined> {
+  /**
+   * The reply to one query from `source`, or undefined for what deserves no answer. A query
+   * that came over TCP goes upstream over TCP: it is how a guest asks again for an answer
+   * too large for UDP.
+   */
+  async answer(message: Buffer, source: string, transport: 'udp' | 'tcp' = 'udp'): Promise<Buffer | undefined> {
     this.stats.queries++;
     let question: DnsQuestion;
     try {
@@ -167,7 +177,7 @@ export class DnsInterceptor {
     let reply: Buffer;
     try {
       if (load) load.inFlight++;
-      reply = await this.forward(message);
+      reply = await (transport === 'tcp' ? this.forwardTcp(message) : this.forward(message));
     } catch {
       this.stats.failed++;
       return refusal(message, question, RCODE.SERVFAIL);
@@ -215,10 +225,38 @@ export class DnsInterceptor {
     });
   }
 
+  /** Sends a query upstream over TCP (one connection per query) and reads its one answer. */
+  private forwardTcp(message: Buffer): Promise<Buffer> {
+    const { address, port } = this.options.upstream;
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: address, port });
+      let received = Buffer.alloc(0);
+      const done = (error: Error | undefined, reply?: Buffer) => {
+        clearTimeout(timer);
+        socket.destroy();
+        if (error) reject(error);
+        else resolve(reply!);
+      };
+      const timer = setTimeout(() => done(new Error('upstream timed out')), this.options.timeoutMs ?? 5000);
+      socket.on('error', (error) => done(error));
+      socket.on('connect', () => {
+        const length = Buffer.alloc(2);
+        length.writeUInt16BE(message.length);
+        socket.write(Buffer.concat([length, message]));
+      });
+      socket.on('data', (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+        if (received.length > 2 + 65_535) return done(new Error('upstream answer too large'));
+        if (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) done(undefined, received.subarray(2, 2 + received.readUInt16BE(0)));
+      });
+      socket.on('end', () => done(new Error('upstream closed before answering')));
+    });
+  }
+
   /** DNS over TCP (RFC 7766): two-byte length prefixes; answered in order. */
   private serveTcp(socket: Socket): void {
     const source = socket.remoteAddress?.replace(/^::ffff:/, '') ?? '';
-    const load = this.load.get(source);
+    const load = this.loadOf(source);
     if (load && load.tcp >= PER_SOURCE.tcpConnections) {
       socket.destroy();
       return;
@@ -243,7 +281,7 @@ export class DnsInterceptor {
           socket.destroy();
           return;
         }
-        const reply = this.answer(Buffer.from(message), source);
+        const reply = this.answer(Buffer.from(message), source, 'tcp');
         chain = chain.then(async () => {
           const bytes = await reply;
           pending--;
