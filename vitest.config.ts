@@ -16,6 +16,8 @@ export default defineConfig({
     // The PostgreSQL pass repeats what touches a database; microVM tests use none, and run once.
     exclude: process.env.SCAIBUNKER_TEST_DATABASE === 'postgres' ? ['packages/worker/**', 'packages/link/**', 'test/e2e/vm-*.test.ts', '**/node_modules/**'] : ['**/node_modules/**'],
     pool: 'forks',
+    // Removes the temp data directories the run's tests made, when it ends.
+    globalSetup: ['test/temp-dirs.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
