@@ -83,6 +83,7 @@ async function startWorker(controllerUrl: string, token: string, dataDir: string
     ...options, auditStore,
     onDenial: (bunkerId, denial) => log.info({ bunkerId, denial }, 'network refusal'),
     onAuditError: (bunkerId, error) => log.warn({ bunkerId, err: error }, 'egress audit batch not written'),
+    log: (message) => log.warn({}, message),
   })), log);
   const daemon = new WorkerDaemon({
     controllerUrl, token, runtime, version, log, warmPool, ...(networks ? { networks } : {}),
