@@ -25,3 +25,12 @@ export type IdKind = keyof typeof ID_PREFIXES;
 export function idPattern(kind: IdKind): string {
   return `^${ID_PREFIXES[kind]}_[0-9a-hjkmnp-tv-z]{26}$`;
 }
+
+const ID_REGEXES = new Map<IdKind, RegExp>();
+
+/** Whether a value is an id of the given kind (what a peer sends is checked with it before use). */
+export function isId(kind: IdKind, value: unknown): value is string {
+  let regex = ID_REGEXES.get(kind);
+  if (!regex) ID_REGEXES.set(kind, (regex = new RegExp(idPattern(kind))));
+  return typeof value === 'string' && regex.test(value);
+}

@@ -1,4 +1,4 @@
-import { ScaiError, type BunkerNetworkLaunch } from '@scaibunker/contracts';
+import { isId, ScaiError, type BunkerNetworkLaunch } from '@scaibunker/contracts';
 import type { BunkerNetworks, NetworkStatus } from '../network/bunker-networks.js';
 import type { Readable, Writable } from 'node:stream';
 import type { AgentClient, ExecProcess, GuestDirEntry, GuestStat } from '../agent/agent-client.js';
@@ -114,7 +114,7 @@ export class BunkerHost {
    */
   async adoptAll(vms: RuntimeVm[]): Promise<void> {
     for (const vm of vms) {
-      if (vm.label && /^bnk_[0-9a-z]{26}$/.test(vm.label) && !this.vms.has(vm.label)) this.keep(vm.label, vm);
+      if (isId('bunker', vm.label) && !this.vms.has(vm.label)) this.keep(vm.label, vm);
       else await vm.stop();
     }
     // Networks whose bunker did not survive (a crash, a kill) go: nothing stale is left.

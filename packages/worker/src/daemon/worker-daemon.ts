@@ -2,7 +2,7 @@ import { statfs } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { WebSocket } from 'ws';
-import { LINK_CALLS, LINK_EVENTS, ScaiError, WORKER_LINK_PATH, type BunkerNetworkLaunch, type TransitInterfaceLaunch } from '@scaibunker/contracts';
+import { isId, LINK_CALLS, LINK_EVENTS, ScaiError, TransitInterface, WORKER_LINK_PATH, type BunkerNetworkLaunch, type TransitInterfaceLaunch } from '@scaibunker/contracts';
 import { LINK_MAX_PAYLOAD_BYTES, LINK_SUBPROTOCOL, LinkPeer, wsChannel } from '@scaibunker/link';
 import type { BunkerNetworks } from '../network/bunker-networks.js';
 import type { VmRuntime } from '../runtime/vm-runtime.js';
@@ -274,7 +274,7 @@ export class WorkerDaemon {
 
 function bunkerIdOf(params: unknown): string {
   const id = (params as { bunkerId?: unknown } | null)?.bunkerId;
-  if (typeof id !== 'string' || !/^bnk_[0-9a-z]{26}$/.test(id)) throw new ScaiError('VALIDATION_ERROR', 'bunkerId is missing or malformed.');
+  if (!isId('bunker', id)) throw new ScaiError('VALIDATION_ERROR', 'bunkerId is missing or malformed.');
   return id;
 }
 
@@ -326,11 +326,14 @@ function networkOf(value: unknown): BunkerNetworkLaunch | undefined {
   };
 }
 
+// The API's own patterns for an interface's name and MAC: one source for what they may be.
+const IF_NAME = new RegExp(TransitInterface.properties.if_name.pattern!);
+const MAC = new RegExp(TransitInterface.properties.mac.pattern!);
+
 /** Transit interfaces as the link carries them; their names and MACs end up in shell-free guest and nft input, so they are checked strictly. */
 function transitOf(value: unknown): TransitInterfaceLaunch[] {
-  const valid = (i: Partial<TransitInterfaceLaunch>) => typeof i.ifName === 'string' && /^[a-z][a-z0-9]{0,14}$/.test(i.ifName)
-    && typeof i.bridgeId === 'string' && /^brg_[0-9a-z]{26}$/.test(i.bridgeId)
-    && typeof i.mac === 'string' && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(i.mac) && typeof i.spoofGuard === 'boolean';
+  const valid = (i: Partial<TransitInterfaceLaunch>) => typeof i.ifName === 'string' && IF_NAME.test(i.ifName)
+    && isId('bridge', i.bridgeId) && typeof i.mac === 'string' && MAC.test(i.mac) && typeof i.spoofGuard === 'boolean';
   if (!Array.isArray(value) || value.length > 8 || !value.every((i) => typeof i === 'object' && i !== null && valid(i as Partial<TransitInterfaceLaunch>))) {
     throw new ScaiError('VALIDATION_ERROR', 'bunker.start network.interfaces must be at most 8 {ifName, bridgeId, mac, spoofGuard}.');
   }
@@ -348,6 +351,6 @@ function execOf(params: unknown): HostExecRequest {
 
 function bridgeIdOf(params: unknown): string {
   const id = (params as { bridgeId?: unknown }).bridgeId;
-  if (typeof id !== 'string' || !/^brg_[0-9a-z]{26}$/.test(id)) throw new ScaiError('VALIDATION_ERROR', 'bridge calls need a bridgeId.');
+  if (!isId('bridge', id)) throw new ScaiError('VALIDATION_ERROR', 'bridge calls need a bridgeId.');
   return id;
 }

@@ -1,4 +1,4 @@
-import { ScaiError, type TransitInterfaceLaunch } from '@scaibunker/contracts';
+import { isId, ScaiError, type TransitInterfaceLaunch } from '@scaibunker/contracts';
 import { addNetns, deleteNetns, ipBatch, listNetns, loadRuleset, netnsPath, runIn } from './netns.js';
 import { BRIDGE_DEVICE, bridgeRuleset } from './rulesets.js';
 
@@ -74,7 +74,7 @@ export class TransitBridges {
   }
 
   private netnsOf(bridgeId: string): string {
-    if (!/^brg_[0-9a-z]{26}$/.test(bridgeId)) throw new ScaiError('VALIDATION_ERROR', `Not a bridge id: ${bridgeId.slice(0, 40)}.`);
+    if (!isId('bridge', bridgeId)) throw new ScaiError('VALIDATION_ERROR', `Not a bridge id: ${String(bridgeId).slice(0, 40)}.`);
     return `${this.prefix}${bridgeId}`;
   }
 }
