@@ -146,10 +146,7 @@ export class BunkerHost {
         vm = warm ? await this.adopt(warm.vm, warm.diskMb, hostname, launch) : await this.runtime.start({
           image: launch.image, memoryMb: launch.memoryMb, cpuMillicores: launch.cpuMillicores, diskMb: launch.diskMb,
           vcpus: Math.max(1, Math.ceil(launch.cpuMillicores / 1000)), hostname, label: launch.bunkerId,
-          network: network && {
-            netnsPath: network.netnsPath, tap: network.tap, mac: network.mac, guestConfig: network.guestConfig,
-            transit: network.transit, transitConfig: network.transitConfig, ready: network.ready,
-          },
+          network,
         });
       } catch (error) {
         if (network) await this.networks?.detach(launch.bunkerId);

@@ -9,7 +9,6 @@
  * Both come from the shared address space of RFC 6598, which hosts rarely route themselves.
  */
 export const MAX_SLOTS = 16384;
-export const GUEST_NET = '100.96.0.0/16';
 export const LINK_NET = '100.97.0.0/16';
 /** Every guest's gateway and resolver: the tap's address in its bunker's namespace. */
 export const GUEST_GATEWAY = '100.96.0.1';

@@ -220,7 +220,7 @@ export class BunkerNetworks {
     const record = this.records.get(bunkerId);
     const activity = this.activity.get(bunkerId);
     if (!record || !activity) return undefined;
-    const { addresses } = this.describe(bunkerId, record);
+    const addresses = slotAddresses(record.slot);
     return {
       profile: record.policy.profile, mac: record.mac, address: addresses.guest, gateway: addresses.gateway,
       denied: { ...activity.denied }, recent_denials: [...activity.recent],
@@ -278,12 +278,6 @@ export class BunkerNetworks {
     for (const bunkerId of stale) await this.detach(bunkerId);
     await this.bridges.reconcile(new Set([...this.records.values()].map((r) => r.slot)));
     return [...stale];
-  }
-
-  /** The network a running bunker has (after an adoption too). */
-  attached(bunkerId: string): AttachedNetwork | undefined {
-    const record = this.records.get(bunkerId);
-    return record && this.describe(bunkerId, record);
   }
 
   /**
@@ -345,7 +339,8 @@ export class BunkerNetworks {
   /** Deletes a bunker's namespace (devices, ruleset, qdiscs with it) and frees its slot; unknown ids are a no-op. */
   async detach(bunkerId: string): Promise<void> {
     const record = this.records.get(bunkerId);
-    if (record) this.sendToResolver({ op: 'forget', source: slotAddresses(record.slot).linkBunker, bunkerId });
+    const addresses = record && slotAddresses(record.slot);
+    if (addresses) this.sendToResolver({ op: 'forget', source: addresses.linkBunker, bunkerId });
     const activity = this.activity.get(bunkerId);
     this.activity.delete(bunkerId);
     activity?.denyLog?.stop();
@@ -353,7 +348,7 @@ export class BunkerNetworks {
     await activity?.auditor?.close().catch((error: unknown) => this.options.onAuditError?.(bunkerId, error));
     // The kernel dismantles a deleted namespace later, in the background: the veth pair is
     // deleted now, from its uplink end, so the slot's device name is free for the next bunker.
-    if (record) await this.deleteUplinkDevice(slotAddresses(record.slot).uplinkDevice);
+    if (addresses) await this.deleteUplinkDevice(addresses.uplinkDevice);
     await deleteNetns(this.netnsOf(bunkerId));
     // Its transit taps live in their bridges' namespaces, not in its own: they go one by one.
     if (record) await this.bridges.detach(record.slot, record.policy.interfaces ?? []);
