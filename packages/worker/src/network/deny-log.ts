@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { isoFromEpochText } from './event-time.js';
 import { DENY_LOG_GROUP } from './rulesets.js';
 
 /** A packet a bunker's firewall refused (see the `deny` chain in rulesets.ts). */
@@ -19,7 +20,7 @@ export function parseDenialLine(line: string): ConnectionDenial | undefined {
   if (!match) return undefined;
   const protocol = match[6]!.replace(/,$/, '').toLowerCase();
   return {
-    at: new Date(Number(match[1]) * 1000 + Math.floor(Number(match[2]!.padEnd(6, '0').slice(0, 6)) / 1000)).toISOString(),
+    at: isoFromEpochText(match[1]!, match[2]!),
     protocol, source: match[3]!, destination: match[4]!, port: match[5] === undefined ? undefined : Number(match[5]),
   };
 }

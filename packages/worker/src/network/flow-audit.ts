@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { ObjectStore } from '@scaibunker/storage';
+import { isoFromEpochText } from './event-time.js';
 import { runIn } from './netns.js';
 
 /** One flow of a bunker's egress audit: a line of its NDJSON batches. */
@@ -72,7 +73,7 @@ export function parseConntrackEvent(line: string): ConntrackEvent | undefined {
   return {
     type: match[3] as ConntrackEvent['type'],
     state: tokens.find((token) => /^[A-Z_]{4,}$/.test(token)),
-    at: new Date(Number(match[1]) * 1000 + Math.floor(Number(match[2]!.padEnd(6, '0').slice(0, 6)) / 1000)).toISOString(),
+    at: isoFromEpochText(match[1]!, match[2]!),
     id, protocol: match[4]!, src: original.src, dst: original.dst, sport: port(original.sport), dport: port(original.dport),
     packets: Number(original.packets ?? 0), bytes: Number(original.bytes ?? 0), replyPackets: Number(reply.packets ?? 0), replyBytes: Number(reply.bytes ?? 0),
   };
