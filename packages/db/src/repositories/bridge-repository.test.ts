@@ -1,20 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@scaibunker/core';
-import { addTenantUser, createTestDatabase, seedQuotaTenant, SMALL_BUNKER, smallBunkerRow } from '../testing/index.js';
-import { createRepositories, type Repositories } from './index.js';
+import { addTenantUser, openSeededDatabase, SMALL_BUNKER, smallBunkerRow } from '../testing/index.js';
+import type { Repositories } from './index.js';
 
 /** Transit bridges against the real database: what placement and deletion see under the placement lock. */
 describe('bridges and transit placement', () => {
-  let handle: Awaited<ReturnType<typeof createTestDatabase>>;
+  let handle: Awaited<ReturnType<typeof openSeededDatabase>>['handle'];
   let repos: Repositories;
   let tenantId: string;
   let userId: string;
   const at = () => new Date().toISOString();
 
   beforeAll(async () => {
-    handle = await createTestDatabase();
-    repos = createRepositories(handle.db, handle.kind);
-    tenantId = await seedQuotaTenant(repos, 'br');
+    ({ handle, repos, tenantId } = await openSeededDatabase('br'));
     userId = await addTenantUser(repos, tenantId);
   });
   afterAll(async () => { await handle?.close(); });

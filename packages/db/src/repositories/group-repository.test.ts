@@ -1,19 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@scaibunker/core';
-import { addTenantUser, createTestDatabase, seedQuotaTenant } from '../testing/index.js';
-import { createRepositories, type Repositories } from './index.js';
+import { addTenantUser, openSeededDatabase } from '../testing/index.js';
+import type { Repositories } from './index.js';
 
 /** Group membership against the real database (SQLite and PostgreSQL). */
 describe('group members', () => {
-  let handle: Awaited<ReturnType<typeof createTestDatabase>>;
+  let handle: Awaited<ReturnType<typeof openSeededDatabase>>['handle'];
   let repos: Repositories;
   let tenantId: string;
   const at = () => new Date().toISOString();
 
   beforeAll(async () => {
-    handle = await createTestDatabase();
-    repos = createRepositories(handle.db, handle.kind);
-    tenantId = await seedQuotaTenant(repos, 'gm');
+    ({ handle, repos, tenantId } = await openSeededDatabase('gm'));
   });
   afterAll(async () => { await handle?.close(); });
 

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@scaibunker/core';
 import { RedisQuotaCounters } from '../quota-counters.js';
-import { addQuotaProfile, addTenantUser, createTestDatabase, seedQuotaTenant, SMALL_BUNKER, smallBunkerRow } from '../testing/index.js';
-import { createRepositories, type Repositories } from './index.js';
+import { addQuotaProfile, addTenantUser, openSeededDatabase, SMALL_BUNKER, smallBunkerRow } from '../testing/index.js';
+import type { Repositories } from './index.js';
 
 const REDIS_URL = process.env.SCAIBUNKER_TEST_REDIS_URL;
 
@@ -13,7 +13,7 @@ const REDIS_URL = process.env.SCAIBUNKER_TEST_REDIS_URL;
  * rebuilt from it at start.
  */
 describe.skipIf(!REDIS_URL)('quota charges with Redis counters', () => {
-  let handle: Awaited<ReturnType<typeof createTestDatabase>>;
+  let handle: Awaited<ReturnType<typeof openSeededDatabase>>['handle'];
   let counters: RedisQuotaCounters;
   let repos: Repositories;
   let tenantId: string;
@@ -21,11 +21,9 @@ describe.skipIf(!REDIS_URL)('quota charges with Redis counters', () => {
   const { request, usage } = SMALL_BUNKER;
 
   beforeAll(async () => {
-    handle = await createTestDatabase();
     // A prefix of its own: the two database passes and other runs never share counters.
     counters = await RedisQuotaCounters.connect(REDIS_URL!, `scaibunker-test-${randomBytes(6).toString('hex')}:`);
-    repos = createRepositories(handle.db, handle.kind, counters);
-    tenantId = await seedQuotaTenant(repos, 'rt');
+    ({ handle, repos, tenantId } = await openSeededDatabase('rt', counters));
   });
   afterAll(async () => {
     await counters?.close();

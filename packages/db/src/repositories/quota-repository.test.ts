@@ -1,20 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '@scaibunker/core';
-import { addQuotaProfile, addTenantUser, createTestDatabase, seedQuotaTenant, SMALL_BUNKER, smallBunkerRow } from '../testing/index.js';
-import { createRepositories, type Repositories } from './index.js';
+import { addQuotaProfile, addTenantUser, openSeededDatabase, SMALL_BUNKER, smallBunkerRow } from '../testing/index.js';
+import type { Repositories } from './index.js';
 import type { QuotaProfileRow } from './quota-repository.js';
 
 /** Quota charging against the real database: exact under concurrency, released when bunkers end. */
 describe('quota charges', () => {
-  let handle: Awaited<ReturnType<typeof createTestDatabase>>;
+  let handle: Awaited<ReturnType<typeof openSeededDatabase>>['handle'];
   let repos: Repositories;
   let tenantId: string;
   const at = () => new Date().toISOString();
 
   beforeAll(async () => {
-    handle = await createTestDatabase();
-    repos = createRepositories(handle.db, handle.kind);
-    tenantId = await seedQuotaTenant(repos, 'qt');
+    ({ handle, repos, tenantId } = await openSeededDatabase('qt'));
   });
   afterAll(async () => { await handle?.close(); });
 

@@ -1,5 +1,10 @@
 import { newId, usageOf } from '@scaibunker/core';
-import type { BunkerRow, QuotaProfileRow, Repositories } from '../repositories/index.js';
+import type { RedisQuotaCounters } from '../quota-counters.js';
+import { createRepositories, type BunkerRow, type QuotaProfileRow, type Repositories } from '../repositories/index.js';
+import { createTestDatabase } from './test-database.js';
+
+/** A test database as createTestDatabase opens it. */
+type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
 
 const at = () => new Date().toISOString();
 
@@ -29,6 +34,18 @@ export async function seedQuotaTenant(repos: Repositories, slug: string): Promis
   });
   await repos.workers.register(workerId, 's', { cpuMillicores: 1_000_000, memoryMb: 1_000_000, diskMb: 10_000_000, gpuCount: 0, gpuType: null, version: 't', accelerator: 'tcg', images: { minimal: 'ready' } }, at());
   return tenantId;
+}
+
+/** A fresh database of the suite's kind, its repositories (with Redis `counters`, if given), and a tenant seeded as above. */
+export async function openSeededDatabase(slug: string, counters?: RedisQuotaCounters): Promise<{ handle: TestDatabase; repos: Repositories; tenantId: string }> {
+  const handle = await createTestDatabase();
+  try {
+    const repos = createRepositories(handle.db, handle.kind, counters);
+    return { handle, repos, tenantId: await seedQuotaTenant(repos, slug) };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
 }
 
 export async function addTenantUser(repos: Repositories, tenantId: string): Promise<string> {
